@@ -1,0 +1,1 @@
+//! Pure network math: no I/O, no ROS.
