@@ -1,0 +1,310 @@
+//! The trainable rate network (DESIGN.md §2.2): shared recurrence `J`, readout
+//! `W`, `y0`, and per-motif parameters kept apart so that adding a motif never
+//! touches an earlier one.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1};
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+
+/// How a motif's own parameters enter the shared network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// A constant motif input `b_m`.
+    Input,
+    /// A low-rank loop `U_m V_m` added to `J` while the motif runs.
+    Loop { rank: usize },
+}
+
+/// Parameters every motif shares; frozen once the first motifs are trained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shared {
+    /// Recurrent weights, N×N.
+    pub j: Array2<f32>,
+    /// Readout, D×N.
+    pub w: Array2<f32>,
+    /// Readout bias, D.
+    pub y0: Array1<f32>,
+}
+
+/// A motif's segregated drive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Drive {
+    Input { b: Array1<f32> },
+    /// `u`: N×r (thalamus → cortex), `v`: r×N (cortex → thalamus).
+    Loop { u: Array2<f32>, v: Array2<f32> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Motif {
+    pub name: String,
+    /// Length of the motif in network steps.
+    pub steps: usize,
+    /// The state the preparation drives to before the motif starts.
+    pub x_init: Array1<f32>,
+    pub drive: Drive,
+}
+
+/// The transition module: `τ ẋ = −x + J_prep x + c_m` with `c_m = (I − J_prep) x*_m`,
+/// so the residual `e = x − x*_m` obeys `e ← e + α (J_prep − I) e` whatever came before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preparation {
+    /// `None` is the pure leak (`J_prep = 0`).
+    pub j_prep: Option<Array2<f32>>,
+    /// Preparation length in network steps.
+    pub steps: usize,
+}
+
+/// Maps network outputs (trained at unit scale) to physical units: `y = offset + scale ⊙ ŷ`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputScaling {
+    pub offset: Vec<f32>,
+    pub scale: Vec<f32>,
+}
+
+impl OutputScaling {
+    pub fn identity(d: usize) -> Self {
+        Self {
+            offset: vec![0.0; d],
+            scale: vec![1.0; d],
+        }
+    }
+
+    pub fn to_physical(&self, y: &mut [f32]) {
+        for ((y, o), s) in y.iter_mut().zip(&self.offset).zip(&self.scale) {
+            *y = o + s * *y;
+        }
+    }
+
+    pub fn to_network(&self, y: &mut [f32]) {
+        for ((y, o), s) in y.iter_mut().zip(&self.offset).zip(&self.scale) {
+            *y = (*y - o) / s;
+        }
+    }
+}
+
+/// A whole motif library in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// Time constant τ in seconds.
+    pub tau: f32,
+    /// Integration step in seconds.
+    pub dt: f32,
+    pub variant: Variant,
+    pub shared: Shared,
+    pub motifs: Vec<Motif>,
+    pub prep: Preparation,
+    pub scaling: OutputScaling,
+}
+
+impl Network {
+    pub fn n(&self) -> usize {
+        self.shared.j.nrows()
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.shared.w.nrows()
+    }
+
+    /// `α = dt / τ`.
+    pub fn alpha(&self) -> f32 {
+        self.dt / self.tau
+    }
+
+    pub fn motif_index(&self, name: &str) -> Option<usize> {
+        self.motifs.iter().position(|m| m.name == name)
+    }
+
+    /// Checks every shape against N, D and the variant, and that every value is finite.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let n = self.n();
+        let d = self.outputs();
+        let shape = |what: String, got: &[usize], want: &[usize]| {
+            if got == want {
+                Ok(())
+            } else {
+                Err(ModelError::Shape {
+                    what,
+                    got: got.to_vec(),
+                    want: want.to_vec(),
+                })
+            }
+        };
+        if n == 0 || d == 0 {
+            return Err(ModelError::Empty("network has no units or no outputs".into()));
+        }
+        if !(self.tau > 0.0 && self.dt > 0.0 && self.tau.is_finite() && self.dt.is_finite()) {
+            return Err(ModelError::Invalid(format!(
+                "tau ({}) and dt ({}) must be positive and finite",
+                self.tau, self.dt
+            )));
+        }
+        shape("J".into(), self.shared.j.shape(), &[n, n])?;
+        shape("W".into(), self.shared.w.shape(), &[d, n])?;
+        shape("y0".into(), self.shared.y0.shape(), &[d])?;
+        check_finite("J".into(), self.shared.j.iter())?;
+        check_finite("W".into(), self.shared.w.iter())?;
+        check_finite("y0".into(), self.shared.y0.iter())?;
+        if self.scaling.offset.len() != d || self.scaling.scale.len() != d {
+            return Err(ModelError::Shape {
+                what: "output scaling".into(),
+                got: vec![self.scaling.offset.len(), self.scaling.scale.len()],
+                want: vec![d, d],
+            });
+        }
+        check_finite("output scaling".into(), self.scaling.offset.iter().chain(&self.scaling.scale))?;
+        if self.scaling.scale.iter().any(|s| *s == 0.0) {
+            return Err(ModelError::Invalid("output scale of zero".into()));
+        }
+        if let Some(p) = &self.prep.j_prep {
+            shape("J_prep".into(), p.shape(), &[n, n])?;
+            check_finite("J_prep".into(), p.iter())?;
+        }
+        let mut names = std::collections::HashSet::new();
+        for m in &self.motifs {
+            if !names.insert(m.name.as_str()) {
+                return Err(ModelError::DuplicateMotif(m.name.clone()));
+            }
+            if m.steps == 0 {
+                return Err(ModelError::Invalid(format!("motif '{}' has zero steps", m.name)));
+            }
+            shape(format!("{}.x_init", m.name), m.x_init.shape(), &[n])?;
+            check_finite(format!("{}.x_init", m.name), m.x_init.iter())?;
+            match (&m.drive, self.variant) {
+                (Drive::Input { b }, Variant::Input) => {
+                    shape(format!("{}.b", m.name), b.shape(), &[n])?;
+                    check_finite(format!("{}.b", m.name), b.iter())?;
+                }
+                (Drive::Loop { u, v }, Variant::Loop { rank }) => {
+                    shape(format!("{}.U", m.name), u.shape(), &[n, rank])?;
+                    shape(format!("{}.V", m.name), v.shape(), &[rank, n])?;
+                    check_finite(format!("{}.U", m.name), u.iter().chain(v.iter()))?;
+                }
+                _ => {
+                    return Err(ModelError::Invalid(format!(
+                        "motif '{}' does not match the library variant {:?}",
+                        m.name, self.variant
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_finite<'a>(what: String, mut v: impl Iterator<Item = &'a f32>) -> Result<(), ModelError> {
+    if v.all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(ModelError::NonFinite(what))
+    }
+}
+
+/// Per-run buffers so that stepping allocates nothing.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub x: Array1<f32>,
+    r: Array1<f32>,
+    scratch: Array1<f32>,
+    low_rank: Array1<f32>,
+}
+
+impl State {
+    pub fn new(net: &Network) -> Self {
+        let n = net.n();
+        let rank = match net.variant {
+            Variant::Loop { rank } => rank,
+            Variant::Input => 0,
+        };
+        Self {
+            x: Array1::zeros(n),
+            r: Array1::zeros(n),
+            scratch: Array1::zeros(n),
+            low_rank: Array1::zeros(rank),
+        }
+    }
+
+    pub fn set(&mut self, x: ArrayView1<f32>) {
+        self.x.assign(&x);
+    }
+
+    /// One Euler step of motif `m`: `x ← x + α(−x + J r + drive_m)`, `r = tanh(x)`.
+    pub fn step_motif(&mut self, net: &Network, m: usize) {
+        let alpha = net.alpha();
+        let motif = &net.motifs[m];
+        self.r.zip_mut_with(&self.x, |r, x| *r = x.tanh());
+        ndarray::linalg::general_mat_vec_mul(1.0, &net.shared.j, &self.r, 0.0, &mut self.scratch);
+        match &motif.drive {
+            Drive::Input { b } => self.scratch += b,
+            Drive::Loop { u, v } => {
+                ndarray::linalg::general_mat_vec_mul(1.0, v, &self.r, 0.0, &mut self.low_rank);
+                ndarray::linalg::general_mat_vec_mul(1.0, u, &self.low_rank, 1.0, &mut self.scratch);
+            }
+        }
+        ndarray::Zip::from(&mut self.x)
+            .and(&self.scratch)
+            .for_each(|x, s| *x += alpha * (s - *x));
+        flush_denormals(self.x.view_mut());
+    }
+
+    /// One step of the preparatory dynamics toward motif `m`'s initial state,
+    /// with step `alpha` (smaller than the network's α when stretched in time).
+    pub fn step_prep(&mut self, net: &Network, m: usize, alpha: f32) {
+        let target = &net.motifs[m].x_init;
+        ndarray::Zip::from(&mut self.scratch)
+            .and(&self.x)
+            .and(target)
+            .for_each(|e, x, t| *e = x - t);
+        match &net.prep.j_prep {
+            None => self.x.zip_mut_with(&self.scratch, |x, e| *x -= alpha * e),
+            Some(jp) => {
+                ndarray::linalg::general_mat_vec_mul(1.0, jp, &self.scratch, 0.0, &mut self.r);
+                ndarray::Zip::from(&mut self.x)
+                    .and(&self.scratch)
+                    .and(&self.r)
+                    .for_each(|x, e, je| *x += alpha * (je - e));
+            }
+        }
+        flush_denormals(self.x.view_mut());
+    }
+
+    /// Network-scale output `ŷ = W tanh(x) + y0` into `y` (length D).
+    pub fn output(&mut self, net: &Network, y: &mut ArrayViewMut1<f32>) {
+        self.r.zip_mut_with(&self.x, |r, x| *r = x.tanh());
+        y.assign(&net.shared.y0);
+        ndarray::linalg::general_mat_vec_mul(1.0, &net.shared.w, &self.r, 1.0, y);
+    }
+}
+
+/// Activity decaying toward zero can reach denormal floats, which made a step
+/// 100× slower on this hardware (DESIGN.md §6); such values carry no signal.
+fn flush_denormals(mut x: ArrayViewMut1<f32>) {
+    x.mapv_inplace(|v| if v.abs() < f32::MIN_POSITIVE { 0.0 } else { v });
+}
+
+/// Runs one motif from `x0` and returns its outputs (steps × D, network scale)
+/// and the final state. Convenience for evaluation and tests, not the control loop.
+pub fn run_motif(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (Array2<f32>, Array1<f32>) {
+    let mut st = State::new(net);
+    st.set(x0);
+    let mut out = Array2::zeros((steps, net.outputs()));
+    for t in 0..steps {
+        st.step_motif(net, m);
+        st.output(net, &mut out.row_mut(t));
+    }
+    (out, st.x)
+}
+
+/// Runs the preparation toward motif `m` from `x0` for `steps` steps and returns
+/// the outputs during the transition and the state at motif onset.
+pub fn run_prep(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (Array2<f32>, Array1<f32>) {
+    let mut st = State::new(net);
+    st.set(x0);
+    let mut out = Array2::zeros((steps, net.outputs()));
+    for t in 0..steps {
+        st.step_prep(net, m, net.alpha());
+        st.output(net, &mut out.row_mut(t));
+    }
+    (out, st.x)
+}

@@ -1,0 +1,265 @@
+//! Back-propagation through time for one motif over a batch of starts.
+//!
+//! Forward: `x_{t+1} = x_t + α(−x_t + J r_t + drive(r_t))`, `r_t = tanh(x_t)`,
+//! outputs `ŷ_k = W r_k + y0` for k = 1..=T. Loss: mean squared error over
+//! batch, time and outputs. Weight gradients are single large GEMMs over all
+//! time steps; only the recurrence itself needs per-step products.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
+
+use crate::model::{Drive, Shared};
+
+/// Gradients of the loss for one motif.
+#[derive(Debug, Clone)]
+pub struct Grads {
+    pub j: Array2<f32>,
+    pub w: Array2<f32>,
+    pub y0: Array1<f32>,
+    pub drive: Drive,
+    /// With respect to each start state, B×N.
+    pub x0: Array2<f32>,
+}
+
+/// Forward result kept for the caller: the loss and the final states.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    pub loss: f32,
+    /// B×N states after the last step.
+    pub x_end: Array2<f32>,
+}
+
+/// Reusable buffers; one per worker so steps allocate only on first use.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    rs: Array2<f32>,
+    hs: Array2<f32>,
+    gs: Array2<f32>,
+}
+
+/// Loss and gradients for motif trials starting at `x0` (B×N) against `target` (T×D).
+pub fn loss_and_grads(
+    shared: &Shared,
+    drive: &Drive,
+    alpha: f32,
+    x0: ArrayView2<f32>,
+    target: ArrayView2<f32>,
+    ws: &mut Workspace,
+) -> (Forward, Grads) {
+    let (b, n) = x0.dim();
+    let (t_len, d) = target.dim();
+    let tb = t_len * b;
+    let rank = match drive {
+        Drive::Loop { u, .. } => u.ncols(),
+        Drive::Input { .. } => 0,
+    };
+    resize(&mut ws.rs, ((t_len + 1) * b, n));
+    resize(&mut ws.hs, (tb, rank));
+    resize(&mut ws.gs, (tb, n));
+
+    // Forward.
+    let mut x = x0.to_owned();
+    let mut pre = Array2::<f32>::zeros((b, n));
+    for t in 0..=t_len {
+        let mut r = ws.rs.slice_mut(s![t * b..(t + 1) * b, ..]);
+        Zip::from(&mut r).and(&x).for_each(|r, x| *r = x.tanh());
+        if t == t_len {
+            break;
+        }
+        let r = ws.rs.slice(s![t * b..(t + 1) * b, ..]);
+        general_mat_mul(1.0, &r, &shared.j.t(), 0.0, &mut pre);
+        match drive {
+            Drive::Input { b: bias } => pre += bias,
+            Drive::Loop { u, v } => {
+                let mut h = ws.hs.slice_mut(s![t * b..(t + 1) * b, ..]);
+                general_mat_mul(1.0, &r, &v.t(), 0.0, &mut h);
+                general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
+            }
+        }
+        Zip::from(&mut x).and(&pre).for_each(|x, p| *x += alpha * (p - *x));
+    }
+    let r_out = ws.rs.slice(s![b.., ..]);
+    let mut y = Array2::<f32>::zeros((tb, d));
+    general_mat_mul(1.0, &r_out, &shared.w.t(), 0.0, &mut y);
+    y += &shared.y0;
+    // Rows are time-major: row t*B + i is trial i at output step t+1.
+    let mut err = y;
+    for (t, mut block) in err.axis_chunks_iter_mut(Axis(0), b).enumerate() {
+        block -= &target.row(t);
+    }
+    let count = (tb * d) as f32;
+    let loss = err.iter().map(|e| e * e).sum::<f32>() / count;
+    let dy = err * (2.0 / count);
+
+    // Backward.
+    let mut dr_out = Array2::<f32>::zeros((tb, n));
+    general_mat_mul(1.0, &dy, &shared.w, 0.0, &mut dr_out);
+    let mut gw = Array2::<f32>::zeros((d, n));
+    general_mat_mul(1.0, &dy.t(), &r_out, 0.0, &mut gw);
+    let gy0 = dy.sum_axis(Axis(0));
+
+    let mut a = Array2::<f32>::zeros((b, n));
+    let mut dh = Array2::<f32>::zeros((b, rank));
+    let mut g0 = Array2::<f32>::zeros((b, n));
+    for k in (0..=t_len).rev() {
+        // a = dL/dr_k from the output (k ≥ 1) and from x_{k+1} (k < T).
+        if k >= 1 {
+            a.assign(&dr_out.slice(s![(k - 1) * b..k * b, ..]));
+        } else {
+            a.fill(0.0);
+        }
+        if k < t_len {
+            let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
+            general_mat_mul(alpha, &g_next, &shared.j, 1.0, &mut a);
+            if let Drive::Loop { u, v } = drive {
+                general_mat_mul(alpha, &g_next, u, 0.0, &mut dh);
+                general_mat_mul(1.0, &dh, v, 1.0, &mut a);
+            }
+        }
+        let r = ws.rs.slice(s![k * b..(k + 1) * b, ..]);
+        let mut g = Array2::<f32>::zeros((b, n));
+        Zip::from(&mut g).and(&a).and(&r).for_each(|g, a, r| *g = a * (1.0 - r * r));
+        if k < t_len {
+            let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
+            g.scaled_add(1.0 - alpha, &g_next);
+        }
+        if k >= 1 {
+            ws.gs.slice_mut(s![(k - 1) * b..k * b, ..]).assign(&g);
+        } else {
+            g0 = g;
+        }
+    }
+
+    let r_in = ws.rs.slice(s![..tb, ..]);
+    let mut gj = Array2::<f32>::zeros((n, n));
+    general_mat_mul(alpha, &ws.gs.t(), &r_in, 0.0, &mut gj);
+    let gdrive = match drive {
+        Drive::Input { .. } => Drive::Input {
+            b: ws.gs.sum_axis(Axis(0)) * alpha,
+        },
+        Drive::Loop { u, .. } => {
+            let mut gu = Array2::<f32>::zeros((n, rank));
+            general_mat_mul(alpha, &ws.gs.t(), &ws.hs, 0.0, &mut gu);
+            let mut dhs = Array2::<f32>::zeros((tb, rank));
+            general_mat_mul(alpha, &ws.gs, u, 0.0, &mut dhs);
+            let mut gv = Array2::<f32>::zeros((rank, n));
+            general_mat_mul(1.0, &dhs.t(), &r_in, 0.0, &mut gv);
+            Drive::Loop { u: gu, v: gv }
+        }
+    };
+    (
+        Forward { loss, x_end: x },
+        Grads {
+            j: gj,
+            w: gw,
+            y0: gy0,
+            drive: gdrive,
+            x0: g0,
+        },
+    )
+}
+
+fn resize(a: &mut Array2<f32>, shape: (usize, usize)) {
+    if a.dim() != shape {
+        *a = Array2::zeros(shape);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use rand_distr::StandardNormal;
+
+    fn randn(rng: &mut StdRng, shape: (usize, usize), scale: f32) -> Array2<f32> {
+        Array2::from_shape_fn(shape, |_| scale * rng.sample::<f32, _>(StandardNormal))
+    }
+
+    fn loss(shared: &Shared, drive: &Drive, x0: &Array2<f32>, target: &Array2<f32>) -> f64 {
+        let mut ws = Workspace::default();
+        loss_and_grads(shared, drive, 0.2, x0.view(), target.view(), &mut ws)
+            .0
+            .loss as f64
+    }
+
+    /// Central finite differences on a sample of coordinates of every parameter.
+    fn check(drive: Drive) {
+        let mut rng = StdRng::seed_from_u64(7);
+        let (n, d, b, t) = (6, 2, 3, 12);
+        let mut shared = Shared {
+            j: randn(&mut rng, (n, n), 1.2 / (n as f32).sqrt()),
+            w: randn(&mut rng, (d, n), 1.0),
+            y0: Array1::from_vec(vec![0.1, -0.2]),
+        };
+        let mut x0 = randn(&mut rng, (b, n), 0.8);
+        let target = randn(&mut rng, (t, d), 1.0);
+        let mut ws = Workspace::default();
+        let (_, g) = loss_and_grads(&shared, &drive, 0.2, x0.view(), target.view(), &mut ws);
+
+        let eps = 1e-2_f32;
+        let mut worst = 0.0_f64;
+        let mut compare = |analytic: f32, plus: f64, minus: f64| {
+            let fd = (plus - minus) / (2.0 * eps as f64);
+            let rel = (analytic as f64 - fd).abs() / (fd.abs().max(1e-3));
+            worst = worst.max(rel);
+        };
+        macro_rules! probe {
+            ($param:expr, $grad:expr) => {
+                for i in 0..$param.len() {
+                    let old = $param.as_slice_mut().unwrap()[i];
+                    $param.as_slice_mut().unwrap()[i] = old + eps;
+                    let p = loss(&shared, &drive, &x0, &target);
+                    $param.as_slice_mut().unwrap()[i] = old - eps;
+                    let m = loss(&shared, &drive, &x0, &target);
+                    $param.as_slice_mut().unwrap()[i] = old;
+                    compare($grad.as_slice().unwrap()[i], p, m);
+                }
+            };
+        }
+        probe!(shared.j, g.j);
+        probe!(shared.w, g.w);
+        probe!(shared.y0, g.y0);
+        probe!(x0, g.x0);
+        let gdrive: Vec<f32> = drive_values(&g.drive);
+        for (i, an) in gdrive.iter().enumerate() {
+            let perturbed = |delta: f32| {
+                let mut d2 = drive.clone();
+                *drive_values_mut(&mut d2)[i] += delta;
+                loss(&shared, &d2, &x0, &target)
+            };
+            compare(*an, perturbed(eps), perturbed(-eps));
+        }
+        assert!(worst < 2e-2, "worst relative gradient error {worst}");
+    }
+
+    fn drive_values(d: &Drive) -> Vec<f32> {
+        match d {
+            Drive::Input { b } => b.to_vec(),
+            Drive::Loop { u, v } => u.iter().chain(v.iter()).copied().collect(),
+        }
+    }
+
+    fn drive_values_mut(d: &mut Drive) -> Vec<&mut f32> {
+        match d {
+            Drive::Input { b } => b.iter_mut().collect(),
+            Drive::Loop { u, v } => u.iter_mut().chain(v.iter_mut()).collect(),
+        }
+    }
+
+    #[test]
+    fn input_variant_gradients_match_finite_differences() {
+        let mut rng = StdRng::seed_from_u64(3);
+        check(Drive::Input {
+            b: randn(&mut rng, (1, 6), 0.5).into_shape_with_order(6).unwrap(),
+        });
+    }
+
+    #[test]
+    fn loop_variant_gradients_match_finite_differences() {
+        let mut rng = StdRng::seed_from_u64(4);
+        check(Drive::Loop {
+            u: randn(&mut rng, (6, 2), 0.5),
+            v: randn(&mut rng, (2, 6), 0.5),
+        });
+    }
+}

@@ -1,0 +1,3 @@
+//! Offline training: demonstrations, BPTT, the optimiser, training modes.
+
+pub mod bptt;
