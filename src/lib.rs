@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
 
+pub mod library;
 pub mod model;
 pub mod train;

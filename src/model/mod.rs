@@ -2,7 +2,7 @@
 
 pub mod network;
 
-pub use network::{Drive, Motif, Network, OutputScaling, Preparation, Shared, State, Variant};
+pub use network::{run_motif, run_prep, Drive, Motif, Network, OutputScaling, Preparation, Shared, State, Variant};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {

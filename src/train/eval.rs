@@ -1,0 +1,192 @@
+//! Evaluation (DESIGN.md §2.2): per-segment NMSE in distribution (started as
+//! in training) and under zero-shot chaining (each motif started from wherever
+//! the previous one ended, after the preparation for the thalamocortical mode).
+
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use serde::Serialize;
+
+use super::trainer::{Mode, Propagator};
+use crate::model::{run_motif, run_prep, Network};
+
+/// `Σ‖y − y*‖² / Σ‖y* − mean(y*)‖²` over one segment.
+pub fn nmse(y: ArrayView2<f32>, target: ArrayView2<f32>) -> f32 {
+    let mean = target.mean_axis(Axis(0)).expect("non-empty target");
+    let err: f64 = (&y - &target).iter().map(|e| (*e as f64).powi(2)).sum();
+    let var: f64 = (&target - &mean).iter().map(|e| (*e as f64).powi(2)).sum();
+    (err / var.max(1e-12)) as f32
+}
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// In-distribution starts per motif.
+    pub trials: usize,
+    /// Random chained sequences (besides all ordered pairs).
+    pub sequences: usize,
+    pub sequence_len: usize,
+    pub seed: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self {
+            trials: 8,
+            sequences: 50,
+            sequence_len: 10,
+            seed: 12345,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MotifEval {
+    pub name: String,
+    pub in_distribution_nmse: f32,
+    pub chaining_nmse: Option<f32>,
+    /// The previous motif after which this one was worst.
+    pub worst_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorstPair {
+    pub from: String,
+    pub to: String,
+    pub nmse: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub mode: Mode,
+    pub in_distribution_nmse: f32,
+    pub chaining_nmse: Option<f32>,
+    pub chaining_ratio: Option<f32>,
+    pub worst_pair: Option<WorstPair>,
+    pub chained_segments: usize,
+    pub per_motif: Vec<MotifEval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Draws a start the way training did.
+pub fn training_start(net: &Network, mode: Mode, prop: &Propagator, m: usize, rng: &mut StdRng) -> Array1<f32> {
+    let n = net.n();
+    let normal = |rng: &mut StdRng, s: f32| Array1::from_shape_fn(n, |_| s * rng.sample::<f32, _>(StandardNormal));
+    match mode {
+        Mode::Baseline { sigma0 } => normal(rng, sigma0),
+        Mode::Thalamocortical { xi_sigma, .. } => {
+            let x_init = &net.motifs[m].x_init;
+            let mut e = (normal(rng, xi_sigma) - x_init).insert_axis(Axis(0));
+            prop.apply(&mut e);
+            e.remove_axis(Axis(0)) + x_init
+        }
+    }
+}
+
+/// Runs motif `m` chained after a state `x`: through the preparation in the
+/// thalamocortical mode, directly in the baseline. Returns the motif's outputs
+/// and its end state.
+pub fn run_chained(net: &Network, mode: Mode, m: usize, x: &Array1<f32>) -> (Array2<f32>, Array1<f32>) {
+    let start = match mode {
+        Mode::Baseline { .. } => x.clone(),
+        Mode::Thalamocortical { .. } => run_prep(net, m, x.view(), net.prep.steps).1,
+    };
+    run_motif(net, m, start.view(), net.motifs[m].steps)
+}
+
+pub fn evaluate(net: &Network, mode: Mode, targets: &[Array2<f32>], opts: &EvalOptions) -> EvalReport {
+    let k = net.motifs.len();
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let prop = Propagator::new(net);
+    let mut in_dist = vec![0.0f32; k];
+    for (m, acc) in in_dist.iter_mut().enumerate() {
+        for _ in 0..opts.trials {
+            let x0 = training_start(net, mode, &prop, m, &mut rng);
+            let (y, _) = run_motif(net, m, x0.view(), net.motifs[m].steps);
+            *acc += nmse(y.view(), targets[m].view()) / opts.trials as f32;
+        }
+    }
+    let id_mean = in_dist.iter().sum::<f32>() / k as f32;
+    let mut per_motif: Vec<MotifEval> = net
+        .motifs
+        .iter()
+        .zip(&in_dist)
+        .map(|(m, e)| MotifEval {
+            name: m.name.clone(),
+            in_distribution_nmse: *e,
+            chaining_nmse: None,
+            worst_after: None,
+        })
+        .collect();
+    if k < 2 {
+        return EvalReport {
+            mode,
+            in_distribution_nmse: id_mean,
+            chaining_nmse: None,
+            chaining_ratio: None,
+            worst_pair: None,
+            chained_segments: 0,
+            per_motif,
+            note: Some("chaining needs at least two motifs; only in-distribution figures are reported".into()),
+        };
+    }
+
+    let mut sums = vec![(0.0f64, 0usize); k];
+    let mut worst_after = vec![(f32::MIN, 0usize); k];
+    let mut worst_pair = (0, 0, f32::MIN);
+    let mut record = |from: usize, to: usize, e: f32, sums: &mut Vec<(f64, usize)>| {
+        sums[to].0 += e as f64;
+        sums[to].1 += 1;
+        if e > worst_after[to].0 {
+            worst_after[to] = (e, from);
+        }
+        if e > worst_pair.2 {
+            worst_pair = (from, to, e);
+        }
+    };
+    // Each motif's end state from an in-distribution start, shared by all its pairs.
+    let ends: Vec<Array1<f32>> = (0..k)
+        .map(|a| {
+            let x0 = training_start(net, mode, &prop, a, &mut rng);
+            run_motif(net, a, x0.view(), net.motifs[a].steps).1
+        })
+        .collect();
+    for (a, end) in ends.iter().enumerate() {
+        for b in (0..k).filter(|&b| b != a) {
+            let (y, _) = run_chained(net, mode, b, end);
+            record(a, b, nmse(y.view(), targets[b].view()), &mut sums);
+        }
+    }
+    for _ in 0..opts.sequences {
+        let mut prev = rng.random_range(0..k);
+        let x0 = training_start(net, mode, &prop, prev, &mut rng);
+        let mut x = run_motif(net, prev, x0.view(), net.motifs[prev].steps).1;
+        for _ in 1..opts.sequence_len {
+            let next = (prev + rng.random_range(1..k)) % k;
+            let (y, end) = run_chained(net, mode, next, &x);
+            record(prev, next, nmse(y.view(), targets[next].view()), &mut sums);
+            x = end;
+            prev = next;
+        }
+    }
+    let segments: usize = sums.iter().map(|s| s.1).sum();
+    for (i, pm) in per_motif.iter_mut().enumerate() {
+        pm.chaining_nmse = Some((sums[i].0 / sums[i].1.max(1) as f64) as f32);
+        pm.worst_after = Some(net.motifs[worst_after[i].1].name.clone());
+    }
+    let chain_mean = per_motif.iter().filter_map(|p| p.chaining_nmse).sum::<f32>() / k as f32;
+    EvalReport {
+        mode,
+        in_distribution_nmse: id_mean,
+        chaining_nmse: Some(chain_mean),
+        chaining_ratio: Some(chain_mean / id_mean.max(1e-12)),
+        worst_pair: Some(WorstPair {
+            from: net.motifs[worst_pair.0].name.clone(),
+            to: net.motifs[worst_pair.1].name.clone(),
+            nmse: worst_pair.2,
+        }),
+        chained_segments: segments,
+        per_motif,
+        note: None,
+    }
+}

@@ -1,0 +1,200 @@
+//! Whole-library operations behind `motif_train train` and `add`.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2};
+
+use super::config::{ConfigError, TrainConfig};
+use super::dataset::{self, DatasetError};
+use super::demo::Demo;
+use super::eval::{evaluate, EvalOptions};
+use super::trainer::{self, Mode, TrainOptions, TrainReport};
+use crate::library::{Library, Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION};
+use crate::model::{Network, Preparation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error("a motif named '{0}' is already in the library")]
+    Duplicate(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the preparation module could not be optimised: {0}")]
+    Prep(String),
+}
+
+/// Training progress: (step, loss).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, f32);
+
+fn tool() -> String {
+    format!("motif_train {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// In-distribution NMSE per motif, as recorded in the provenance.
+fn nmse_per_motif(net: &Network, mode: Mode, targets: &[Array2<f32>]) -> Vec<f32> {
+    let opts = EvalOptions {
+        sequences: 0,
+        ..Default::default()
+    };
+    evaluate(net, mode, targets, &opts)
+        .per_motif
+        .iter()
+        .map(|m| m.in_distribution_nmse)
+        .collect()
+}
+
+/// Trains a new library from a config: shared weights and every motif together.
+pub fn train_library(cfg: &TrainConfig, cfg_path: &Path, progress: Progress) -> Result<Library, FitError> {
+    let demos = cfg.demos(cfg_path)?;
+    let outputs = demos[0].1.names.clone();
+    let dt = cfg.network.dt as f64;
+    for (source, demo) in &demos {
+        if demo.names != outputs {
+            return Err(DatasetError::Columns {
+                source_name: source.clone(),
+                found: demo.names.clone(),
+                expected: outputs.clone(),
+            }
+            .into());
+        }
+    }
+    let raw: Vec<Array2<f32>> = demos.iter().map(|(_, d)| dataset::resample(d, dt)).collect();
+    let scaling = dataset::fit_scaling(&raw)?;
+    let targets = demos
+        .iter()
+        .map(|(source, d)| dataset::target(d, source, &outputs, &scaling, dt))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let n = cfg.network.n;
+    let prep_steps = cfg.prep_steps();
+    let mut net = trainer::init_network(
+        n,
+        outputs.len(),
+        cfg.network.variant,
+        cfg.network.tau,
+        cfg.network.dt,
+        cfg.network.gain,
+        Preparation {
+            j_prep: None,
+            steps: prep_steps,
+        },
+        scaling.clone(),
+        cfg.training.seed,
+    );
+    let prep_rank = match cfg.preparation.kind {
+        PrepKind::Leak => None,
+        PrepKind::Optimised => {
+            let rank = ((cfg.preparation.rank_fraction * n as f32).round() as usize).max(1);
+            net.prep.j_prep = Some(super::prep::optimised_j_prep(&net, rank).map_err(FitError::Prep)?);
+            Some(rank)
+        }
+    };
+    for (spec, t) in cfg.motifs.iter().zip(&targets) {
+        let m = trainer::init_motif(&net, &spec.name, t.nrows(), cfg.training.seed);
+        net.motifs.push(m);
+    }
+    let all: Vec<usize> = (0..net.motifs.len()).collect();
+    let views: Vec<ArrayView2<f32>> = targets.iter().map(|t| t.view()).collect();
+    let report = trainer::train(&mut net, &all, &views, true, cfg.mode, &cfg.training, progress);
+    let nmse = nmse_per_motif(&net, cfg.mode, &targets);
+
+    let motifs = cfg
+        .motifs
+        .iter()
+        .zip(&demos)
+        .enumerate()
+        .map(|(i, (spec, (source, _)))| entry(&net, i, &spec.name, source, "train", &cfg.training, &report, i, nmse[i]))
+        .collect();
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        variant: cfg.network.variant,
+        mode: cfg.mode,
+        n,
+        tau: cfg.network.tau,
+        dt: cfg.network.dt,
+        outputs,
+        output_scaling: scaling,
+        preparation: PrepInfo {
+            kind: cfg.preparation.kind,
+            rank: prep_rank,
+            steps: prep_steps,
+        },
+        motifs,
+        training: TrainingInfo {
+            tool: tool(),
+            config: Some(cfg_path.display().to_string()),
+            options: cfg.training.clone(),
+            seconds: report.seconds,
+        },
+    };
+    Ok(Library {
+        manifest,
+        network: net,
+        targets,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry(
+    net: &Network,
+    motif: usize,
+    name: &str,
+    source: &str,
+    trained_by: &str,
+    opts: &TrainOptions,
+    report: &TrainReport,
+    report_index: usize,
+    nmse: f32,
+) -> MotifEntry {
+    let steps = net.motifs[motif].steps;
+    MotifEntry {
+        name: name.to_string(),
+        steps,
+        duration_s: steps as f32 * net.dt,
+        provenance: Provenance {
+            source: source.to_string(),
+            trained_by: trained_by.to_string(),
+            seed: opts.seed,
+            train_steps: opts.steps,
+            final_loss: report.final_losses[report_index],
+            nmse,
+        },
+    }
+}
+
+/// Adds a motif trained on `demo`, changing only that motif's own parameters:
+/// the shared weights and every earlier motif stay bit-identical.
+pub fn add_motif(lib: &mut Library, name: &str, demo: &Demo, source: &str, progress: Progress) -> Result<(), FitError> {
+    if lib.network.motif_index(name).is_some() {
+        return Err(FitError::Duplicate(name.to_string()));
+    }
+    if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
+        return Err(FitError::Invalid(format!("motif name '{name}' must be non-empty with no spaces")));
+    }
+    let m = &lib.manifest;
+    let target = dataset::target(demo, source, &m.outputs, &m.output_scaling, m.dt as f64)?;
+    let opts = TrainOptions {
+        seed: m.training.options.seed.wrapping_add(lib.network.motifs.len() as u64),
+        ..m.training.options.clone()
+    };
+    let motif = trainer::init_motif(&lib.network, name, target.nrows(), opts.seed);
+    lib.network.motifs.push(motif);
+    let idx = lib.network.motifs.len() - 1;
+    let report = trainer::train(&mut lib.network, &[idx], &[target.view()], false, m.mode, &opts, progress);
+    lib.targets.push(target);
+    let mode = lib.manifest.mode;
+    let nmse = {
+        // Only the new motif needs measuring.
+        let sub = Network {
+            motifs: vec![lib.network.motifs[idx].clone()],
+            ..lib.network.clone()
+        };
+        nmse_per_motif(&sub, mode, &lib.targets[idx..])[0]
+    };
+    let e = entry(&lib.network, idx, name, source, "add", &opts, &report, 0, nmse);
+    lib.manifest.motifs.push(e);
+    Ok(())
+}
