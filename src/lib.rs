@@ -1,3 +1,5 @@
 #![doc = include_str!("../README.md")]
 
 pub mod model;
+pub mod robot;
+pub mod train;
