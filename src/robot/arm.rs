@@ -342,7 +342,9 @@ fn tree_order(robot: &urdf_rs::Robot, src: &str) -> Result<Vec<usize>, ArmError>
         }
     }
     if order.len() != robot.joints.len() {
-        return Err(not_tree("some joints are not reachable from the root".into()));
+        return Err(not_tree(
+            "some joints are not reachable from the root".into(),
+        ));
     }
     Ok(order)
 }
@@ -392,8 +394,14 @@ mod tests {
         let lim = arm.position_limits();
         assert_eq!(lim[3], (-3.0718, -0.0698));
         assert_eq!(lim[5], (-0.0175, 3.7525));
-        assert_eq!(arm.velocity_limits(), vec![2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61]);
-        assert_eq!(arm.effort_limits(), vec![87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0]);
+        assert_eq!(
+            arm.velocity_limits(),
+            vec![2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61]
+        );
+        assert_eq!(
+            arm.effort_limits(),
+            vec![87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0]
+        );
         arm.check_joint_names(&names).unwrap();
     }
 
@@ -435,7 +443,10 @@ mod tests {
     #[test]
     fn joint_without_limits() {
         let e = ArmModel::from_urdf_str(&two_joint("", "revolute"), "t").unwrap_err();
-        assert!(matches!(e, ArmError::MissingLimits { ref joint, .. } if joint == "j1"), "{e}");
+        assert!(
+            matches!(e, ArmError::MissingLimits { ref joint, .. } if joint == "j1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -199,7 +199,10 @@ impl Kinematics {
             }
             q += dq;
             for i in 0..n {
-                let (lo, hi) = (self.lower[i] + opts.limit_margin, self.upper[i] - opts.limit_margin);
+                let (lo, hi) = (
+                    self.lower[i] + opts.limit_margin,
+                    self.upper[i] - opts.limit_margin,
+                );
                 q[i] = if lo <= hi { q[i].clamp(lo, hi) } else { q[i] };
             }
         }
@@ -217,7 +220,15 @@ mod tests {
     use super::*;
     use std::f64::consts::PI;
 
-    pub(crate) const READY: [f64; 7] = [0.0, -PI / 4.0, 0.0, -3.0 * PI / 4.0, 0.0, PI / 2.0, PI / 4.0];
+    pub(crate) const READY: [f64; 7] = [
+        0.0,
+        -PI / 4.0,
+        0.0,
+        -3.0 * PI / 4.0,
+        0.0,
+        PI / 2.0,
+        PI / 4.0,
+    ];
 
     fn panda() -> ArmModel {
         ArmModel::from_urdf_str(include_str!("../../urdf/arm.urdf"), "arm.urdf").unwrap()

@@ -146,7 +146,10 @@ impl Demo {
             reason,
         };
         if !(self.dt.is_finite() && self.dt > 0.0) {
-            return Err(invalid(format!("dt must be positive and finite, got {}", self.dt)));
+            return Err(invalid(format!(
+                "dt must be positive and finite, got {}",
+                self.dt
+            )));
         }
         if self.names.is_empty() {
             return Err(invalid("no output columns".into()));
@@ -159,7 +162,10 @@ impl Demo {
             )));
         }
         if self.data.nrows() < 2 {
-            return Err(invalid(format!("{} rows; at least 2 needed", self.data.nrows())));
+            return Err(invalid(format!(
+                "{} rows; at least 2 needed",
+                self.data.nrows()
+            )));
         }
         for (i, n) in self.names.iter().enumerate() {
             // A name the parser would split or trim differently would not round-trip.
@@ -171,7 +177,10 @@ impl Demo {
             }
         }
         if let Some(((t, d), _)) = self.data.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(invalid(format!("non-finite value at row {t}, column `{}`", self.names[d])));
+            return Err(invalid(format!(
+                "non-finite value at row {t}, column `{}`",
+                self.names[d]
+            )));
         }
         Ok(())
     }
@@ -302,12 +311,11 @@ impl Demo {
                 });
             }
         }
-        let data = Array2::from_shape_vec((times.len(), d), values).map_err(|e| {
-            DemoError::Invalid {
+        let data =
+            Array2::from_shape_vec((times.len(), d), values).map_err(|e| DemoError::Invalid {
                 file: file(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Self {
             dt,
             names: cols[1..].iter().map(|s| s.to_string()).collect(),
@@ -408,8 +416,14 @@ mod tests {
 
     #[test]
     fn no_header() {
-        assert!(matches!(parse("0,1\n1,2\n"), Err(DemoError::NoHeader { .. })));
-        assert!(matches!(parse("\ntime,a\n0,1\n"), Err(DemoError::NoHeader { .. })));
+        assert!(matches!(
+            parse("0,1\n1,2\n"),
+            Err(DemoError::NoHeader { .. })
+        ));
+        assert!(matches!(
+            parse("\ntime,a\n0,1\n"),
+            Err(DemoError::NoHeader { .. })
+        ));
     }
 
     #[test]
@@ -422,7 +436,17 @@ mod tests {
     #[test]
     fn duplicate_columns() {
         let e = parse("time,a,b,a\n0,1,2,3\n1,2,3,4\n").unwrap_err();
-        assert!(matches!(e, DemoError::DuplicateColumn { first: 2, second: 4, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DemoError::DuplicateColumn {
+                    first: 2,
+                    second: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = parse("time,a,time\n0,1,2\n1,2,3\n").unwrap_err();
         assert!(matches!(e, DemoError::DuplicateColumn { .. }), "{e}");
     }
@@ -430,25 +454,52 @@ mod tests {
     #[test]
     fn empty_column_name() {
         let e = parse("time,a,,b\n0,1,2,3\n").unwrap_err();
-        assert!(matches!(e, DemoError::EmptyColumnName { column: 3, .. }), "{e}");
+        assert!(
+            matches!(e, DemoError::EmptyColumnName { column: 3, .. }),
+            "{e}"
+        );
     }
 
     #[test]
     fn no_output_columns() {
-        assert!(matches!(parse("time\n0\n1\n"), Err(DemoError::NoOutputColumns { .. })));
+        assert!(matches!(
+            parse("time\n0\n1\n"),
+            Err(DemoError::NoOutputColumns { .. })
+        ));
     }
 
     #[test]
     fn wrong_field_count() {
         let e = parse("time,a,b\n0,1,2\n1,2\n").unwrap_err();
-        assert!(matches!(e, DemoError::FieldCount { line: 3, expected: 3, found: 2, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DemoError::FieldCount {
+                    line: 3,
+                    expected: 3,
+                    found: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("t.csv: line 3"), "{e}");
     }
 
     #[test]
     fn unparsable_number() {
         let e = parse("time,a,b\n0,1,2\n1,2,x3\n").unwrap_err();
-        assert!(matches!(e, DemoError::BadNumber { line: 3, column: 3, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DemoError::BadNumber {
+                    line: 3,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("line 3 column 3"), "{e}");
     }
 
@@ -456,30 +507,65 @@ mod tests {
     fn non_finite_values() {
         for bad in ["NaN", "inf", "-Infinity", "1e300"] {
             let e = parse(&format!("time,a,b\n0,1,2\n1,{bad},3\n")).unwrap_err();
-            assert!(matches!(e, DemoError::NonFinite { line: 3, column: 2, .. }), "{bad}: {e}");
+            assert!(
+                matches!(
+                    e,
+                    DemoError::NonFinite {
+                        line: 3,
+                        column: 2,
+                        ..
+                    }
+                ),
+                "{bad}: {e}"
+            );
         }
         let e = parse("time,a\n0,1\nnan,2\n").unwrap_err();
-        assert!(matches!(e, DemoError::NonFinite { line: 3, column: 1, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DemoError::NonFinite {
+                    line: 3,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn too_few_rows() {
-        assert!(matches!(parse("time,a\n"), Err(DemoError::TooFewRows { rows: 0, .. })));
-        assert!(matches!(parse("time,a\n0,1\n"), Err(DemoError::TooFewRows { rows: 1, .. })));
+        assert!(matches!(
+            parse("time,a\n"),
+            Err(DemoError::TooFewRows { rows: 0, .. })
+        ));
+        assert!(matches!(
+            parse("time,a\n0,1\n"),
+            Err(DemoError::TooFewRows { rows: 1, .. })
+        ));
     }
 
     #[test]
     fn non_increasing_time() {
         let e = parse("time,a\n0,1\n1,2\n1,3\n").unwrap_err();
-        assert!(matches!(e, DemoError::NonIncreasingTime { line: 4, .. }), "{e}");
+        assert!(
+            matches!(e, DemoError::NonIncreasingTime { line: 4, .. }),
+            "{e}"
+        );
         let e = parse("time,a\n0,1\n-1,2\n").unwrap_err();
-        assert!(matches!(e, DemoError::NonIncreasingTime { line: 3, .. }), "{e}");
+        assert!(
+            matches!(e, DemoError::NonIncreasingTime { line: 3, .. }),
+            "{e}"
+        );
     }
 
     #[test]
     fn non_uniform_time() {
         let e = parse("time,a\n0,1\n0.1,2\n0.3,3\n0.4,4\n").unwrap_err();
-        assert!(matches!(e, DemoError::NonUniformTime { line: 3, .. }), "{e}");
+        assert!(
+            matches!(e, DemoError::NonUniformTime { line: 3, .. }),
+            "{e}"
+        );
         // Within tolerance: accepted.
         parse("time,a\n0,1\n0.1,2\n0.2000000000001,3\n").unwrap();
     }
