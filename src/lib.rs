@@ -2,4 +2,5 @@
 
 pub mod library;
 pub mod model;
+pub mod robot;
 pub mod train;

@@ -1,9 +1,12 @@
-//! Offline training: demonstrations, BPTT, the optimiser, training modes.
+//! Offline training: demonstrations and generators, BPTT, the optimiser,
+//! training modes, evaluation.
 
-pub mod bptt;
 pub mod adam;
-pub mod trainer;
-pub mod eval;
-pub mod dataset;
+pub mod bptt;
 pub mod config;
+pub mod dataset;
+pub mod demo;
+pub mod eval;
 pub mod fit;
+pub mod generators;
+pub mod trainer;
