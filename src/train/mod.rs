@@ -9,4 +9,5 @@ pub mod demo;
 pub mod eval;
 pub mod fit;
 pub mod generators;
+pub mod prep;
 pub mod trainer;

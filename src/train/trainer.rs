@@ -25,7 +25,7 @@ pub enum Mode {
     Thalamocortical { xi_sigma: f32, chain_fraction: f32 },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainOptions {
     pub steps: usize,
