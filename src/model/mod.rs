@@ -1,1 +1,6 @@
 //! Pure network math: no I/O, no ROS.
+
+pub mod error;
+pub mod linalg;
+
+pub use error::{ModelError, Result};
