@@ -35,7 +35,11 @@ pub enum ModelError {
 
 pub type Result<T> = std::result::Result<T, ModelError>;
 
-pub(crate) fn shape_err(what: &'static str, expected: impl ToString, got: impl ToString) -> ModelError {
+pub(crate) fn shape_err(
+    what: &'static str,
+    expected: impl ToString,
+    got: impl ToString,
+) -> ModelError {
     ModelError::Shape {
         what,
         expected: expected.to_string(),

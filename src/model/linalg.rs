@@ -44,7 +44,11 @@ pub fn from_faer_c(m: MatRef<'_, c64>) -> Array2<c64> {
 
 fn check_square(what: &'static str, r: usize, c: usize) -> Result<()> {
     if r != c || r == 0 {
-        return Err(shape_err(what, "non-empty square matrix", format!("{r}x{c}")));
+        return Err(shape_err(
+            what,
+            "non-empty square matrix",
+            format!("{r}x{c}"),
+        ));
     }
     Ok(())
 }
@@ -79,9 +83,9 @@ impl EigFaer {
     pub fn new(a: MatRef<'_, f64>) -> Result<Self> {
         check_square("eigendecomposition input", a.nrows(), a.ncols())?;
         check_finite_f("eigendecomposition input", a)?;
-        let evd = a
-            .eigen()
-            .map_err(|_| ModelError::NoConvergence { what: "eigendecomposition" })?;
+        let evd = a.eigen().map_err(|_| ModelError::NoConvergence {
+            what: "eigendecomposition",
+        })?;
         let n = a.nrows();
         let s = evd.S().column_vector();
         let values: Vec<c64> = (0..n).map(|i| s[i]).collect();
@@ -112,7 +116,10 @@ impl EigFaer {
 
     /// Largest real part of the eigenvalues.
     pub fn abscissa(&self) -> f64 {
-        self.values.iter().map(|e| e.re).fold(f64::NEG_INFINITY, f64::max)
+        self.values
+            .iter()
+            .map(|e| e.re)
+            .fold(f64::NEG_INFINITY, f64::max)
     }
 }
 
@@ -143,8 +150,9 @@ pub fn eigenvalues(a: ArrayView2<f64>) -> Result<Vec<c64>> {
     check_square("eigenvalue input", a.nrows(), a.ncols())?;
     let m = to_faer(a);
     check_finite_f("eigenvalue input", m.as_ref())?;
-    m.eigenvalues()
-        .map_err(|_| ModelError::NoConvergence { what: "eigenvalues" })
+    m.eigenvalues().map_err(|_| ModelError::NoConvergence {
+        what: "eigenvalues",
+    })
 }
 
 /// Moore–Penrose pseudoinverse of a complex matrix via SVD, together with the
@@ -156,7 +164,11 @@ pub fn eigenvalues(a: ArrayView2<f64>) -> Result<Vec<c64>> {
 pub fn pinv_c(p: ArrayView2<c64>) -> Result<(Array2<c64>, f64)> {
     let (m, n) = p.dim();
     if m == 0 || n == 0 {
-        return Err(shape_err("pinv input", "non-empty matrix", format!("{m}x{n}")));
+        return Err(shape_err(
+            "pinv input",
+            "non-empty matrix",
+            format!("{m}x{n}"),
+        ));
     }
     if p.iter().any(|z| !z.re.is_finite() || !z.im.is_finite()) {
         return Err(invalid("pinv input", "contains non-finite entries"));
@@ -169,7 +181,11 @@ pub fn pinv_c(p: ArrayView2<c64>) -> Result<(Array2<c64>, f64)> {
     let k = m.min(n);
     let smax = (0..k).map(|i| s[i].re).fold(0.0, f64::max);
     let smin = (0..k).map(|i| s[i].re).fold(f64::INFINITY, f64::min);
-    let cond = if smin > 0.0 { smax / smin } else { f64::INFINITY };
+    let cond = if smin > 0.0 {
+        smax / smin
+    } else {
+        f64::INFINITY
+    };
     let tol = (m.max(n) as f64) * f64::EPSILON * smax;
     let u = svd.U();
     let v = svd.V();
@@ -203,11 +219,23 @@ pub fn lyapunov_from_eig(
     q: MatRef<'_, f64>,
 ) -> Result<Mat<f64>> {
     let n = values.len();
-    if vectors.nrows() != n || vectors.ncols() != n || inv_vectors.nrows() != n || inv_vectors.ncols() != n {
-        return Err(shape_err("Lyapunov eigenvectors", format!("{n}x{n}"), format!("{}x{}", vectors.nrows(), vectors.ncols())));
+    if vectors.nrows() != n
+        || vectors.ncols() != n
+        || inv_vectors.nrows() != n
+        || inv_vectors.ncols() != n
+    {
+        return Err(shape_err(
+            "Lyapunov eigenvectors",
+            format!("{n}x{n}"),
+            format!("{}x{}", vectors.nrows(), vectors.ncols()),
+        ));
     }
     if q.nrows() != n || q.ncols() != n {
-        return Err(shape_err("Lyapunov right-hand side", format!("{n}x{n}"), format!("{}x{}", q.nrows(), q.ncols())));
+        return Err(shape_err(
+            "Lyapunov right-hand side",
+            format!("{n}x{n}"),
+            format!("{}x{}", q.nrows(), q.ncols()),
+        ));
     }
     let qc = Mat::<c64>::from_fn(n, n, |i, j| c64::new(q[(i, j)], 0.0));
     let ct = inv_vectors * &qc * inv_vectors.adjoint();
@@ -222,7 +250,11 @@ pub fn lyapunov_from_eig(
             if den.norm() <= 1e-13 * scale.max(1.0) {
                 return Err(ModelError::IllConditioned {
                     what: "Lyapunov equation (eigenvalues symmetric about the imaginary axis)",
-                    cond: if den.norm() > 0.0 { scale / den.norm() } else { f64::INFINITY },
+                    cond: if den.norm() > 0.0 {
+                        scale / den.norm()
+                    } else {
+                        f64::INFINITY
+                    },
                 });
             }
             wt[(i, j)] = -ct[(i, j)] / den;
@@ -240,13 +272,22 @@ pub fn lyapunov_from_eig(
 pub fn lyapunov(a: ArrayView2<f64>, q: ArrayView2<f64>) -> Result<Array2<f64>> {
     check_square("Lyapunov matrix A", a.nrows(), a.ncols())?;
     if q.dim() != a.dim() {
-        return Err(shape_err("Lyapunov right-hand side", format!("{:?}", a.dim()), format!("{:?}", q.dim())));
+        return Err(shape_err(
+            "Lyapunov right-hand side",
+            format!("{:?}", a.dim()),
+            format!("{:?}", q.dim()),
+        ));
     }
     let af = to_faer(a);
     let qf = to_faer(q);
     check_finite_f("Lyapunov right-hand side", qf.as_ref())?;
     let e = EigFaer::new(af.as_ref())?;
-    let w = lyapunov_from_eig(&e.values, e.vectors.as_ref(), e.inv_vectors.as_ref(), qf.as_ref())?;
+    let w = lyapunov_from_eig(
+        &e.values,
+        e.vectors.as_ref(),
+        e.inv_vectors.as_ref(),
+        qf.as_ref(),
+    )?;
     let res = &af * &w + &w * af.transpose() + &qf;
     let rel = res.norm_l2() / qf.norm_l2().max(f64::MIN_POSITIVE);
     if !(rel <= 1e-6) {
@@ -265,11 +306,16 @@ pub fn inverse(a: ArrayView2<f64>) -> Result<Array2<f64>> {
     let af = to_faer(a);
     check_finite_f("inverse input", af.as_ref())?;
     let inv = af.partial_piv_lu().inverse();
-    check_finite_f("inverse result", inv.as_ref())
-        .map_err(|_| ModelError::IllConditioned { what: "matrix inverse", cond: f64::INFINITY })?;
+    check_finite_f("inverse result", inv.as_ref()).map_err(|_| ModelError::IllConditioned {
+        what: "matrix inverse",
+        cond: f64::INFINITY,
+    })?;
     let cond = af.norm_l2() * inv.norm_l2();
     if !(cond < 1e14) {
-        return Err(ModelError::IllConditioned { what: "matrix inverse", cond });
+        return Err(ModelError::IllConditioned {
+            what: "matrix inverse",
+            cond,
+        });
     }
     Ok(from_faer(inv.as_ref()))
 }
@@ -330,7 +376,12 @@ mod tests {
 
     #[test]
     fn pinv_of_wide_matrix() {
-        let p = Array2::from_shape_fn((3, 7), |(i, j)| c64::new(((i * 7 + j * 3) as f64).sin(), ((i * 5 + j * j) as f64).cos()));
+        let p = Array2::from_shape_fn((3, 7), |(i, j)| {
+            c64::new(
+                ((i * 7 + j * 3) as f64).sin(),
+                ((i * 5 + j * j) as f64).cos(),
+            )
+        });
         let (pi, cond) = pinv_c(p.view()).unwrap();
         assert!(cond.is_finite());
         let id = p.dot(&pi);

@@ -4,3 +4,4 @@ pub mod error;
 pub mod linalg;
 
 pub use error::{ModelError, Result};
+pub mod prep;
