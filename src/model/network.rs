@@ -124,7 +124,7 @@ impl Network {
             if got == want {
                 Ok(())
             } else {
-                Err(ModelError::Shape {
+                Err(ModelError::TensorShape {
                     what,
                     got: got.to_vec(),
                     want: want.to_vec(),
@@ -132,7 +132,7 @@ impl Network {
             }
         };
         if n == 0 || d == 0 {
-            return Err(ModelError::Empty("network has no units or no outputs".into()));
+            return Err(ModelError::Invalid("network has no units or no outputs".into()));
         }
         if !(self.tau > 0.0 && self.dt > 0.0 && self.tau.is_finite() && self.dt.is_finite()) {
             return Err(ModelError::Invalid(format!(
@@ -147,7 +147,7 @@ impl Network {
         check_finite("W".into(), self.shared.w.iter())?;
         check_finite("y0".into(), self.shared.y0.iter())?;
         if self.scaling.offset.len() != d || self.scaling.scale.len() != d {
-            return Err(ModelError::Shape {
+            return Err(ModelError::TensorShape {
                 what: "output scaling".into(),
                 got: vec![self.scaling.offset.len(), self.scaling.scale.len()],
                 want: vec![d, d],
