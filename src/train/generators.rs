@@ -654,6 +654,8 @@ mod tests {
         }
     }
 
+    const ACC_LIMITS: [f64; 7] = [15.0, 7.5, 10.0, 12.5, 15.0, 20.0, 20.0];
+
     #[test]
     fn arm_motifs_respect_limits() {
         let arm = panda();
@@ -677,6 +679,13 @@ mod tests {
                     .map(|w| ((w[1] - w[0]) as f64 / d.dt).abs())
                     .fold(0.0, f64::max);
                 assert!(vmax < 0.5 * spec.velocity, "{name} j{j}: {vmax} rad/s");
+                // Smooth path (no IK branch switch): within Franka's published joint
+                // acceleration limits, which the URDF does not carry.
+                let amax = q
+                    .windows(3)
+                    .map(|w| ((w[2] - 2.0 * w[1] + w[0]) as f64 / (d.dt * d.dt)).abs())
+                    .fold(0.0, f64::max);
+                assert!(amax < ACC_LIMITS[j], "{name} j{j}: {amax} rad/s²");
                 // At rest at both ends, and back where it started.
                 let v0 = ((q[1] - q[0]) as f64 / d.dt).abs();
                 let vn = ((q[q.len() - 1] - q[q.len() - 2]) as f64 / d.dt).abs();
