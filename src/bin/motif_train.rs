@@ -124,7 +124,7 @@ fn inspect(library: &Path, json: bool) -> Result<()> {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,k=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
