@@ -24,7 +24,7 @@ use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use super::error::{invalid, shape_err, ModelError, Result};
-use super::linalg::{c64, from_faer, lyapunov_from_eig, to_faer, EigFaer};
+use super::linalg::{c64, from_faer, lyapunov_from_eig, lyapunov_sign, to_faer, EigFaer};
 
 /// How the loop factors start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,10 +62,10 @@ impl Default for PrepOptions {
         Self {
             stability_weight: 1e5,
             smoothness_weight: 0.01,
-            adam_steps: 150,
+            adam_steps: 30,
             lr: 0.02,
             lr_final: 0.002,
-            lbfgs_steps: 100,
+            lbfgs_steps: 120,
             init: PrepInit::TopSingular,
             seed: 0,
         }
@@ -107,8 +107,12 @@ pub struct PrepEval {
     pub smoothness: f64,
     /// `a Σ max(Re γ, 0)²`.
     pub penalty: f64,
-    /// Spectral abscissa of `A`.
-    pub abscissa: f64,
+    /// Whether `A` is Hurwitz (certified by the Lyapunov sign iteration or by
+    /// the eigenvalues).
+    pub stable: bool,
+    /// Spectral abscissa of `A`; only computed (`Some`) when the fast
+    /// eigendecomposition-free path could not certify stability.
+    pub abscissa: Option<f64>,
     pub grad_u: Array2<f64>,
     pub grad_v: Array2<f64>,
 }
@@ -126,7 +130,8 @@ struct Eval {
     activity: f64,
     smoothness: f64,
     penalty: f64,
-    abscissa: f64,
+    stable: bool,
+    abscissa: Option<f64>,
     gu: Mat<f64>,
     gv: Mat<f64>,
 }
@@ -139,6 +144,19 @@ impl Problem<'_> {
         let a_mat = Mat::<f64>::from_fn(n, n, |i, j| {
             (self.j0[(i, j)] + uv[(i, j)] - if i == j { 1.0 } else { 0.0 }) / tau
         });
+        let s = a_mat.transpose() * self.w; // Aᵀw, N×1
+        let nt = n as f64 * tau;
+        let q = Mat::<f64>::from_fn(n, n, |i, j| {
+            (if i == j { 1.0 / nt } else { 0.0 }) + self.b * tau * s[(i, 0)] * s[(j, 0)]
+        });
+        let ident = Mat::<f64>::identity(n, n);
+        // Fast path: the sign iteration both certifies stability (so the
+        // penalty and its gradient are zero) and yields W and the adjoint P
+        // without an eigendecomposition.
+        if let Ok((wmat, Some(p))) = lyapunov_sign(a_mat.as_ref(), ident.as_ref(), Some(q.as_ref()))
+        {
+            return Ok(self.finish(u, v, &s, wmat, p, Mat::zeros(n, n), 0.0, None));
+        }
         let eig = EigFaer::new(a_mat.as_ref())?;
         let abscissa = eig.abscissa();
 
@@ -169,28 +187,19 @@ impl Problem<'_> {
                 activity: f64::INFINITY,
                 smoothness: f64::INFINITY,
                 penalty,
-                abscissa,
+                stable: false,
+                abscissa: Some(abscissa),
                 gu,
                 gv,
             });
         }
 
-        let ident = Mat::<f64>::identity(n, n);
         let wmat = lyapunov_from_eig(
             &eig.values,
             eig.vectors.as_ref(),
             eig.inv_vectors.as_ref(),
             ident.as_ref(),
         )?;
-        let s = a_mat.transpose() * self.w; // Aᵀw, N×1
-        let ws = &wmat * &s; // W Aᵀ w
-        let nt = n as f64 * tau;
-        let trace: f64 = (0..n).map(|i| wmat[(i, i)]).sum();
-        let activity = trace / nt;
-        let smoothness = self.b * tau * (s.transpose() * &ws)[(0, 0)];
-        let q = Mat::<f64>::from_fn(n, n, |i, j| {
-            (if i == j { 1.0 / nt } else { 0.0 }) + self.b * tau * s[(i, 0)] * s[(j, 0)]
-        });
         // Adjoint: decomposition of Aᵀ is (E, R⁻ᵀ, Rᵀ).
         let p = lyapunov_from_eig(
             &eig.values,
@@ -198,19 +207,42 @@ impl Problem<'_> {
             eig.vectors.transpose(),
             q.as_ref(),
         )?;
+        Ok(self.finish(u, v, &s, wmat, p, g, penalty, Some(abscissa)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        u: &Mat<f64>,
+        v: &Mat<f64>,
+        s: &Mat<f64>,
+        wmat: Mat<f64>,
+        p: Mat<f64>,
+        mut g: Mat<f64>,
+        penalty: f64,
+        abscissa: Option<f64>,
+    ) -> Eval {
+        let n = wmat.nrows();
+        let tau = self.tau;
+        let nt = n as f64 * tau;
+        let ws = &wmat * s; // W Aᵀ w
+        let trace: f64 = (0..n).map(|i| wmat[(i, i)]).sum();
+        let activity = trace / nt;
+        let smoothness = self.b * tau * (s.transpose() * &ws)[(0, 0)];
         g += &p * &wmat * Scale(2.0);
         g += self.w * ws.transpose() * Scale(2.0 * self.b * tau);
         let gu = &g * v.transpose() * Scale(1.0 / tau);
         let gv = u.transpose() * &g * Scale(1.0 / tau);
-        Ok(Eval {
+        Eval {
             loss: activity + smoothness + penalty,
             activity,
             smoothness,
             penalty,
+            stable: true,
             abscissa,
             gu,
             gv,
-        })
+        }
     }
 }
 
@@ -289,6 +321,7 @@ pub fn prep_loss(
         activity: e.activity,
         smoothness: e.smoothness,
         penalty: e.penalty,
+        stable: e.stable,
         abscissa: e.abscissa,
         grad_u: from_faer(e.gu.as_ref()),
         grad_v: from_faer(e.gv.as_ref()),
@@ -358,15 +391,11 @@ pub fn optimise_prep(
     };
     let (mut u, mut v) = init_factors(&j0f, rank, opts.init, opts.seed)?;
     let mut history = Vec::with_capacity(opts.adam_steps + opts.lbfgs_steps + 1);
-    let mut best: Option<(f64, Mat<f64>, Mat<f64>, f64)> = None;
-    let keep_best = |loss: f64,
-                     abscissa: f64,
-                     u: &Mat<f64>,
-                     v: &Mat<f64>,
-                     best: &mut Option<(f64, Mat<f64>, Mat<f64>, f64)>| {
-        let stable = abscissa < 0.0 && loss.is_finite();
-        if stable && best.as_ref().is_none_or(|b| loss < b.0) {
-            *best = Some((loss, u.clone(), v.clone(), abscissa));
+    type Best = Option<(f64, Mat<f64>, Mat<f64>)>;
+    let mut best: Best = None;
+    let keep_best = |loss: f64, stable: bool, u: &Mat<f64>, v: &Mat<f64>, best: &mut Best| {
+        if stable && loss.is_finite() && best.as_ref().is_none_or(|b| loss < b.0) {
+            *best = Some((loss, u.clone(), v.clone()));
         }
     };
 
@@ -380,7 +409,7 @@ pub fn optimise_prep(
     for t in 0..steps {
         let e = prob.eval(&u, &v)?;
         history.push(e.loss);
-        keep_best(e.loss, e.abscissa, &u, &v, &mut best);
+        keep_best(e.loss, e.stable, &u, &v, &mut best);
         let frac = t as f64 / steps.max(1) as f64;
         let lr = opts.lr * (opts.lr_final / opts.lr).powf(frac);
         let k = (t + 1) as i32;
@@ -401,7 +430,7 @@ pub fn optimise_prep(
     }
 
     // L-BFGS from the best Adam iterate (or the current one if none was stable).
-    if let Some((_, bu, bv, _)) = &best {
+    if let Some((_, bu, bv)) = &best {
         u = bu.clone();
         v = bv.clone();
     }
@@ -416,14 +445,18 @@ pub fn optimise_prep(
         )?;
     }
     let e = prob.eval(&u, &v)?;
-    keep_best(e.loss, e.abscissa, &u, &v, &mut best);
-    let Some((final_loss, u, v, abscissa)) = best else {
+    keep_best(e.loss, e.stable, &u, &v, &mut best);
+    let Some((final_loss, u, v)) = best else {
         return Err(ModelError::Failed {
             what: "preparatory optimisation",
             why: "no stable iterate found (increase steps or change initialisation)".into(),
         });
     };
     let jp = &j0f + &u * &v;
+    let a_final = Mat::<f64>::from_fn(n, n, |i, j| {
+        (jp[(i, j)] - if i == j { 1.0 } else { 0.0 }) / tau
+    });
+    let abscissa = EigFaer::new(a_final.as_ref())?.abscissa();
     Ok(PrepResult {
         j_prep: from_faer(jp.as_ref()),
         u: from_faer(u.as_ref()),
@@ -478,18 +511,14 @@ fn lbfgs(
     v: &mut Mat<f64>,
     iters: usize,
     history: &mut Vec<f64>,
-    on_point: &mut dyn FnMut(f64, f64, &Mat<f64>, &Mat<f64>),
+    on_point: &mut dyn FnMut(f64, bool, &Mat<f64>, &Mat<f64>),
 ) -> Result<()> {
     const MEM: usize = 10;
-    let eval = |x: &[f64], u: &mut Mat<f64>, v: &mut Mat<f64>| -> Result<(f64, f64, Vec<f64>)> {
+    let eval = |x: &[f64], u: &mut Mat<f64>, v: &mut Mat<f64>| -> Result<(f64, bool, Vec<f64>)> {
         unflatten(x, u, v);
         let e = prob.eval(u, v)?;
-        let loss = if e.abscissa < 0.0 {
-            e.loss
-        } else {
-            f64::INFINITY
-        };
-        Ok((loss, e.abscissa, flatten(&e.gu, &e.gv)))
+        let loss = if e.stable { e.loss } else { f64::INFINITY };
+        Ok((loss, e.stable, flatten(&e.gu, &e.gv)))
     };
     let mut x = flatten(u, v);
     let (mut f, _, mut g) = eval(&x, u, v)?;
@@ -735,7 +764,7 @@ mod tests {
         v[[0, 0]] = 1.5;
         v[[0, 1]] = 0.3;
         let e = prep_loss(&j0, &w, &u, &v, 1.0, 10.0, 0.01).unwrap();
-        assert!(e.penalty > 0.0 && e.abscissa > 0.0);
+        assert!(e.penalty > 0.0 && e.abscissa.unwrap() > 0.0);
         let h = 1e-6;
         let mut up = u.clone();
         up[[3, 0]] += h;
@@ -788,6 +817,15 @@ mod tests {
             r.loss_history[0],
             r.loss_history.len(),
             r.abscissa
+        );
+        let h = &r.loss_history;
+        eprintln!(
+            "  history: {:?}",
+            [0, 10, 29, 60, 100, 149, h.len() - 1]
+                .iter()
+                .filter(|&&i| i < h.len())
+                .map(|&i| (i, (h[i] * 1e4).round() / 1e4))
+                .collect::<Vec<_>>()
         );
         (r, t1, t5, secs)
     }
