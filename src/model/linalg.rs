@@ -340,7 +340,7 @@ pub fn lyapunov_sign(
     let mut pk = q_adj.map(|m| m.to_owned());
     let mut scaling = true;
     let mut tmp = Mat::<f64>::zeros(n, n);
-    for _it in 0..MAX_ITER {
+    for _ in 0..MAX_ITER {
         let lu = ak.partial_piv_lu();
         let u = lu.U();
         let mut logdet = 0.0;
