@@ -200,7 +200,7 @@ pub fn fit_modes(target: &[f64], dt: f64, opts: &ModeFitOptions) -> Result<ModeF
             let v = if c == 0 {
                 env
             } else {
-                let w = omega[(c + 1) / 2];
+                let w = omega[c.div_ceil(2)];
                 if c % 2 == 1 {
                     env * (w * t).cos()
                 } else {
@@ -329,7 +329,7 @@ pub fn control_eigenvalues(
         c64::new(1.0, 0.0) / (lambdas[j] - eig_j0.values[k])
     });
     let (pinv, cond_p) = pinv_c(p.view())?;
-    if !(cond_p <= MAX_COND_P) {
+    if cond_p.is_nan() || cond_p > MAX_COND_P {
         return Err(ModelError::IllConditioned {
             what: "eigenvalue-control matrix P",
             cond: cond_p,

@@ -292,7 +292,7 @@ pub fn lyapunov(a: ArrayView2<f64>, q: ArrayView2<f64>) -> Result<Array2<f64>> {
     )?;
     let res = &af * &w + &w * af.transpose() + &qf;
     let rel = res.norm_l2() / qf.norm_l2().max(f64::MIN_POSITIVE);
-    if !(rel <= 1e-6) {
+    if rel.is_nan() || rel > 1e-6 {
         return Err(ModelError::IllConditioned {
             what: "Lyapunov solve (relative residual)",
             cond: rel / f64::EPSILON,
@@ -422,9 +422,6 @@ pub fn lyapunov_sign(
             scaling = false;
         }
         if diff <= 1e-13 * size {
-            if std::env::var("SIGN_DBG").is_ok() {
-                eprintln!("sign iters {_it}");
-            }
             let mut dev = 0.0f64;
             for j in 0..n {
                 for i in 0..n {
@@ -467,7 +464,7 @@ pub fn inverse(a: ArrayView2<f64>) -> Result<Array2<f64>> {
         cond: f64::INFINITY,
     })?;
     let cond = af.norm_l2() * inv.norm_l2();
-    if !(cond < 1e14) {
+    if cond.is_nan() || cond >= 1e14 {
         return Err(ModelError::IllConditioned {
             what: "matrix inverse",
             cond,

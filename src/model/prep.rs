@@ -502,6 +502,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Called with (loss, stable, U, V) at every accepted L-BFGS iterate.
+type OnPoint<'a> = dyn FnMut(f64, bool, &Mat<f64>, &Mat<f64>) + 'a;
+
 /// Plain L-BFGS (memory 10) with a backtracking Armijo line search. Unstable
 /// trial points score `+∞` so the search never leaves the Hurwitz region (the
 /// penalty-only loss there is not comparable with the Lyapunov loss inside).
@@ -511,7 +514,7 @@ fn lbfgs(
     v: &mut Mat<f64>,
     iters: usize,
     history: &mut Vec<f64>,
-    on_point: &mut dyn FnMut(f64, bool, &Mat<f64>, &Mat<f64>),
+    on_point: &mut OnPoint<'_>,
 ) -> Result<()> {
     const MEM: usize = 10;
     let eval = |x: &[f64], u: &mut Mat<f64>, v: &mut Mat<f64>| -> Result<(f64, bool, Vec<f64>)> {
@@ -549,7 +552,7 @@ fn lbfgs(
         }
         let mut d: Vec<f64> = q.iter().map(|z| -z).collect();
         let mut slope = dot(&g, &d);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             d = g.iter().map(|z| -z).collect();
             slope = dot(&g, &d);
             s_hist.clear();
