@@ -797,6 +797,35 @@ mod tests {
     }
 
     #[test]
+    fn decay_time_matches_direct_integration() {
+        // Non-normal stable J: compare the eigenbasis formula with stepping the
+        // matrix X(t) = e^{(J − I)t} by RK4.
+        let n = 60;
+        let (j0, _) = network(n, 8);
+        let j = &j0 * 0.8;
+        let t_eig = decay_time(&j, 0.05).unwrap();
+        let b = &j - &Array2::<f64>::eye(n);
+        let h = 0.002;
+        let mut x = Array2::<f64>::eye(n);
+        let mut t = 0.0;
+        let norm = |x: &Array2<f64>| (x.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+        let t_step = loop {
+            let k1 = b.dot(&x);
+            let k2 = b.dot(&(&x + &(&k1 * (h / 2.0))));
+            let k3 = b.dot(&(&x + &(&k2 * (h / 2.0))));
+            let k4 = b.dot(&(&x + &(&k3 * h)));
+            let xn = &x + &((k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0));
+            let (f0, f1) = (norm(&x), norm(&xn));
+            if f1 <= 0.05 {
+                break t + h * (f0 - 0.05) / (f0 - f1);
+            }
+            x = xn;
+            t += h;
+        };
+        assert!((t_eig - t_step).abs() < 1e-3, "{t_eig} vs {t_step}");
+    }
+
+    #[test]
     fn bad_inputs_are_errors() {
         let (j0, w) = network(10, 1);
         let opts = PrepOptions::default();
