@@ -870,6 +870,13 @@ mod tests {
     }
 
     #[test]
+    fn decay_times_match_authors_rank_0_2() {
+        let (_, t1, t5, _) = run(200, 40, PrepOptions::default());
+        assert!((t1 - 5.5).abs() <= 0.25 * 5.5, "to 1%: {t1}");
+        assert!((t5 - 3.5).abs() <= 0.25 * 3.5, "to 5%: {t5}");
+    }
+
+    #[test]
     fn decay_times_match_authors_rank_0_3() {
         let (_, t1, t5, _) = run(200, 60, PrepOptions::default());
         assert!((t1 - 4.5).abs() <= 0.25 * 4.5, "to 1%: {t1}");
