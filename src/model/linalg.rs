@@ -9,8 +9,10 @@
 //! from normality). The Lyapunov solution computed in the eigenbasis has a
 //! relative error of roughly `ε κ(R)² / min_ij |E_i + Ē_j| · ‖A‖`; for the
 //! random `N(0, 1/N)` matrices and optimised preparatory matrices used here
-//! (N ≤ 500) `κ(R)` stays in the 10²–10⁴ range, which leaves ≥ 6 correct
-//! digits. [`EigDecomp::cond`] exposes `κ(R)` so callers can check, and
+//! (N ≤ 500) `κ(R)` stays in the 10²–10⁴ range (measured Frobenius estimate
+//! ≈ 2e3 for J0 and for the optimised J_prep at N = 200), which leaves ≥ 6
+//! correct digits. The preparatory optimisation avoids the eigenbasis for its
+//! Lyapunov solves whenever it can ([`lyapunov_sign`], no `κ(R)` dependence). [`EigDecomp::cond`] exposes `κ(R)` so callers can check, and
 //! [`lyapunov`] refuses (typed error) when the relative residual is poor.
 
 use faer::linalg::matmul::matmul;
