@@ -81,7 +81,9 @@ pub struct PrepResult {
     pub u: Array2<f64>,
     /// Cortex→thalamus factor `V_p` (n_p×N).
     pub v: Array2<f64>,
-    /// Loss at every evaluation (Adam steps, then accepted L-BFGS iterates).
+    /// Loss at every Adam step, then at every accepted L-BFGS iterate. An
+    /// iterate outside the Hurwitz region records the stability penalty
+    /// alone (the Lyapunov terms do not exist there).
     pub loss_history: Vec<f64>,
     /// Loss of the returned `J_prep` (the best stable iterate seen).
     pub final_loss: f64,
