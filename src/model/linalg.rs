@@ -9,12 +9,16 @@
 //! from normality). The Lyapunov solution computed in the eigenbasis has a
 //! relative error of roughly `ε κ(R)² / min_ij |E_i + Ē_j| · ‖A‖`; for the
 //! random `N(0, 1/N)` matrices and optimised preparatory matrices used here
-//! (N ≤ 500) `κ(R)` stays in the 10²–10⁴ range, which leaves ≥ 6 correct
-//! digits. [`EigDecomp::cond`] exposes `κ(R)` so callers can check, and
+//! (N ≤ 500) `κ(R)` stays in the 10²–10⁴ range (measured Frobenius estimate
+//! ≈ 2e3 for J0 and for the optimised J_prep at N = 200), which leaves ≥ 6
+//! correct digits. The preparatory optimisation avoids the eigenbasis for its
+//! Lyapunov solves whenever it can ([`lyapunov_sign`], no `κ(R)` dependence). [`EigDecomp::cond`] exposes `κ(R)` so callers can check, and
 //! [`lyapunov`] refuses (typed error) when the relative residual is poor.
 
+use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::DenseSolveCore;
 use faer::prelude::*;
+use faer::Accum;
 use ndarray::{Array1, Array2, ArrayView2};
 
 use super::error::{invalid, shape_err, ModelError, Result};
@@ -290,13 +294,164 @@ pub fn lyapunov(a: ArrayView2<f64>, q: ArrayView2<f64>) -> Result<Array2<f64>> {
     )?;
     let res = &af * &w + &w * af.transpose() + &qf;
     let rel = res.norm_l2() / qf.norm_l2().max(f64::MIN_POSITIVE);
-    if !(rel <= 1e-6) {
+    if rel.is_nan() || rel > 1e-6 {
         return Err(ModelError::IllConditioned {
             what: "Lyapunov solve (relative residual)",
             cond: rel / f64::EPSILON,
         });
     }
     Ok(from_faer(w.as_ref()))
+}
+
+/// Solve `A W + W Aᵀ = −Q` (and optionally the adjoint `Aᵀ P + P A = −Q_adj`
+/// in the same pass) for a Hurwitz `A` with the scaled matrix-sign-function
+/// iteration (Roberts 1971; Byers' determinant scaling):
+/// `A ← (cA + (cA)⁻¹)/2`, `Q ← (cQ + c⁻¹A⁻¹QA⁻ᵀ)/2` until `A → sign(A) = −I`,
+/// then `W = Q/2`. It needs only LU inverses and products, about 4–5× cheaper
+/// than an eigendecomposition at N = 200, and its convergence to `−I` is
+/// itself a certificate that `A` is Hurwitz: an `A` with an eigenvalue in the
+/// closed right half-plane ends in [`ModelError::Unstable`], one too close to
+/// the imaginary axis in [`ModelError::NoConvergence`] (the iteration count
+/// grows like `log(1/dist)`).
+pub fn lyapunov_sign(
+    a: MatRef<'_, f64>,
+    q: MatRef<'_, f64>,
+    q_adj: Option<MatRef<'_, f64>>,
+) -> Result<(Mat<f64>, Option<Mat<f64>>)> {
+    const MAX_ITER: usize = 60;
+    let n = a.nrows();
+    check_square("Lyapunov matrix A", n, a.ncols())?;
+    for (what, m) in [
+        ("Lyapunov right-hand side", Some(q)),
+        ("adjoint right-hand side", q_adj),
+    ] {
+        if let Some(m) = m {
+            if m.nrows() != n || m.ncols() != n {
+                return Err(shape_err(
+                    what,
+                    format!("{n}x{n}"),
+                    format!("{}x{}", m.nrows(), m.ncols()),
+                ));
+            }
+            check_finite_f(what, m)?;
+        }
+    }
+    check_finite_f("Lyapunov matrix A", a)?;
+    let mut ak = a.to_owned();
+    let mut wk = q.to_owned();
+    let mut pk = q_adj.map(|m| m.to_owned());
+    let mut scaling = true;
+    let mut tmp = Mat::<f64>::zeros(n, n);
+    for _ in 0..MAX_ITER {
+        let lu = ak.partial_piv_lu();
+        let u = lu.U();
+        let mut logdet = 0.0;
+        for i in 0..n {
+            logdet += u[(i, i)].abs().ln();
+        }
+        if !logdet.is_finite() {
+            // Singular A_k: A had an eigenvalue on the imaginary axis.
+            return Err(ModelError::Unstable {
+                what: "Lyapunov matrix A (singular iterate)",
+                abscissa: 0.0,
+            });
+        }
+        let inv = lu.inverse();
+        check_finite_f("sign iteration", inv.as_ref()).map_err(|_| ModelError::NoConvergence {
+            what: "Lyapunov sign iteration",
+        })?;
+        let c = if scaling {
+            (-logdet / n as f64).exp()
+        } else {
+            1.0
+        };
+        let ci = 1.0 / c;
+        // Fused in-place updates: faer's generic element-wise operators are
+        // several times slower than the products at this size.
+        matmul(
+            tmp.as_mut(),
+            Accum::Replace,
+            wk.as_ref(),
+            inv.transpose(),
+            1.0,
+            Par::Seq,
+        );
+        scale_in_place(&mut wk, 0.5 * c);
+        matmul(
+            wk.as_mut(),
+            Accum::Add,
+            inv.as_ref(),
+            tmp.as_ref(),
+            0.5 * ci,
+            Par::Seq,
+        );
+        if let Some(p) = pk.as_mut() {
+            matmul(
+                tmp.as_mut(),
+                Accum::Replace,
+                p.as_ref(),
+                inv.as_ref(),
+                1.0,
+                Par::Seq,
+            );
+            scale_in_place(p, 0.5 * c);
+            matmul(
+                p.as_mut(),
+                Accum::Add,
+                inv.transpose(),
+                tmp.as_ref(),
+                0.5 * ci,
+                Par::Seq,
+            );
+        }
+        let mut diff2 = 0.0;
+        let mut size2 = 0.0;
+        for j in 0..n {
+            let a_col = ak.col_as_slice_mut(j);
+            let i_col = inv.col_as_slice(j);
+            for (x, y) in a_col.iter_mut().zip(i_col) {
+                let new = 0.5 * (c * *x + ci * y);
+                diff2 += (new - *x) * (new - *x);
+                size2 += new * new;
+                *x = new;
+            }
+        }
+        let diff = diff2.sqrt();
+        let size = size2.sqrt();
+        // Determinant scaling only helps far from convergence and would slow
+        // the final quadratic phase.
+        if diff < 1e-2 * size {
+            scaling = false;
+        }
+        if diff <= 1e-13 * size {
+            let mut dev = 0.0f64;
+            for j in 0..n {
+                for i in 0..n {
+                    let t = if i == j { -1.0 } else { 0.0 };
+                    dev = dev.max((ak[(i, j)] - t).abs());
+                }
+            }
+            if dev > 1e-6 {
+                // sign(A) ≠ −I: some eigenvalue has a positive real part.
+                return Err(ModelError::Unstable {
+                    what: "Lyapunov matrix A",
+                    abscissa: f64::NAN,
+                });
+            }
+            let w = wk * Scale(0.5);
+            let p = pk.map(|p| p * Scale(0.5));
+            return Ok((w, p));
+        }
+    }
+    Err(ModelError::NoConvergence {
+        what: "Lyapunov sign iteration",
+    })
+}
+
+fn scale_in_place(m: &mut Mat<f64>, c: f64) {
+    for j in 0..m.ncols() {
+        m.col_as_slice_mut(j).iter_mut().for_each(|x| *x *= c);
+    }
 }
 
 /// Inverse of a real square matrix via LU with partial pivoting; refuses
@@ -311,7 +466,7 @@ pub fn inverse(a: ArrayView2<f64>) -> Result<Array2<f64>> {
         cond: f64::INFINITY,
     })?;
     let cond = af.norm_l2() * inv.norm_l2();
-    if !(cond < 1e14) {
+    if cond.is_nan() || cond >= 1e14 {
         return Err(ModelError::IllConditioned {
             what: "matrix inverse",
             cond,
@@ -359,6 +514,31 @@ mod tests {
         assert!(res.iter().map(|x| x.abs()).fold(0.0, f64::max) < 1e-10);
         let asym = (&w - &w.t()).iter().map(|x| x.abs()).fold(0.0, f64::max);
         assert!(asym < 1e-10);
+    }
+
+    #[test]
+    fn sign_iteration_matches_eigen_solver() {
+        let n = 40;
+        let a = randn(n, 5) * 1.3 - Array2::<f64>::eye(n) * 1.6;
+        let q = Array2::<f64>::eye(n)
+            + Array2::from_shape_fn((n, n), |(i, j)| 0.1 / (1.0 + (i + j) as f64));
+        let w_eig = lyapunov(a.view(), q.view()).unwrap();
+        let p_eig = lyapunov(a.t(), q.view()).unwrap();
+        let (w, p) = lyapunov_sign(
+            to_faer(a.view()).as_ref(),
+            to_faer(q.view()).as_ref(),
+            Some(to_faer(q.view()).as_ref()),
+        )
+        .unwrap();
+        let (w, p) = (from_faer(w.as_ref()), from_faer(p.unwrap().as_ref()));
+        let scale = w_eig.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        assert!((&w - &w_eig).iter().map(|x| x.abs()).fold(0.0, f64::max) < 1e-9 * scale);
+        assert!((&p - &p_eig).iter().map(|x| x.abs()).fold(0.0, f64::max) < 1e-9 * scale);
+        // An unstable A is refused.
+        let b = Array2::<f64>::eye(n) * 0.5 + randn(n, 6) * 0.1;
+        assert!(
+            lyapunov_sign(to_faer(b.view()).as_ref(), to_faer(q.view()).as_ref(), None).is_err()
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pure network math: no I/O, no ROS.
 
+pub mod analytic;
 pub mod error;
 pub mod linalg;
 pub mod network;

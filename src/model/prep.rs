@@ -24,7 +24,7 @@ use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use super::error::{invalid, shape_err, ModelError, Result};
-use super::linalg::{c64, from_faer, lyapunov_from_eig, to_faer, EigFaer};
+use super::linalg::{c64, from_faer, lyapunov_from_eig, lyapunov_sign, to_faer, EigFaer};
 
 /// How the loop factors start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,10 +62,10 @@ impl Default for PrepOptions {
         Self {
             stability_weight: 1e5,
             smoothness_weight: 0.01,
-            adam_steps: 150,
+            adam_steps: 30,
             lr: 0.02,
             lr_final: 0.002,
-            lbfgs_steps: 100,
+            lbfgs_steps: 120,
             init: PrepInit::TopSingular,
             seed: 0,
         }
@@ -81,7 +81,9 @@ pub struct PrepResult {
     pub u: Array2<f64>,
     /// Cortex→thalamus factor `V_p` (n_p×N).
     pub v: Array2<f64>,
-    /// Loss at every evaluation (Adam steps, then accepted L-BFGS iterates).
+    /// Loss at every Adam step, then at every accepted L-BFGS iterate. An
+    /// iterate outside the Hurwitz region records the stability penalty
+    /// alone (the Lyapunov terms do not exist there).
     pub loss_history: Vec<f64>,
     /// Loss of the returned `J_prep` (the best stable iterate seen).
     pub final_loss: f64,
@@ -107,8 +109,12 @@ pub struct PrepEval {
     pub smoothness: f64,
     /// `a Σ max(Re γ, 0)²`.
     pub penalty: f64,
-    /// Spectral abscissa of `A`.
-    pub abscissa: f64,
+    /// Whether `A` is Hurwitz (certified by the Lyapunov sign iteration or by
+    /// the eigenvalues).
+    pub stable: bool,
+    /// Spectral abscissa of `A`; only computed (`Some`) when the fast
+    /// eigendecomposition-free path could not certify stability.
+    pub abscissa: Option<f64>,
     pub grad_u: Array2<f64>,
     pub grad_v: Array2<f64>,
 }
@@ -126,7 +132,8 @@ struct Eval {
     activity: f64,
     smoothness: f64,
     penalty: f64,
-    abscissa: f64,
+    stable: bool,
+    abscissa: Option<f64>,
     gu: Mat<f64>,
     gv: Mat<f64>,
 }
@@ -139,6 +146,19 @@ impl Problem<'_> {
         let a_mat = Mat::<f64>::from_fn(n, n, |i, j| {
             (self.j0[(i, j)] + uv[(i, j)] - if i == j { 1.0 } else { 0.0 }) / tau
         });
+        let s = a_mat.transpose() * self.w; // Aᵀw, N×1
+        let nt = n as f64 * tau;
+        let q = Mat::<f64>::from_fn(n, n, |i, j| {
+            (if i == j { 1.0 / nt } else { 0.0 }) + self.b * tau * s[(i, 0)] * s[(j, 0)]
+        });
+        let ident = Mat::<f64>::identity(n, n);
+        // Fast path: the sign iteration both certifies stability (so the
+        // penalty and its gradient are zero) and yields W and the adjoint P
+        // without an eigendecomposition.
+        if let Ok((wmat, Some(p))) = lyapunov_sign(a_mat.as_ref(), ident.as_ref(), Some(q.as_ref()))
+        {
+            return Ok(self.finish(u, v, &s, wmat, p, Mat::zeros(n, n), 0.0, None));
+        }
         let eig = EigFaer::new(a_mat.as_ref())?;
         let abscissa = eig.abscissa();
 
@@ -169,28 +189,19 @@ impl Problem<'_> {
                 activity: f64::INFINITY,
                 smoothness: f64::INFINITY,
                 penalty,
-                abscissa,
+                stable: false,
+                abscissa: Some(abscissa),
                 gu,
                 gv,
             });
         }
 
-        let ident = Mat::<f64>::identity(n, n);
         let wmat = lyapunov_from_eig(
             &eig.values,
             eig.vectors.as_ref(),
             eig.inv_vectors.as_ref(),
             ident.as_ref(),
         )?;
-        let s = a_mat.transpose() * self.w; // Aᵀw, N×1
-        let ws = &wmat * &s; // W Aᵀ w
-        let nt = n as f64 * tau;
-        let trace: f64 = (0..n).map(|i| wmat[(i, i)]).sum();
-        let activity = trace / nt;
-        let smoothness = self.b * tau * (s.transpose() * &ws)[(0, 0)];
-        let q = Mat::<f64>::from_fn(n, n, |i, j| {
-            (if i == j { 1.0 / nt } else { 0.0 }) + self.b * tau * s[(i, 0)] * s[(j, 0)]
-        });
         // Adjoint: decomposition of Aᵀ is (E, R⁻ᵀ, Rᵀ).
         let p = lyapunov_from_eig(
             &eig.values,
@@ -198,19 +209,42 @@ impl Problem<'_> {
             eig.vectors.transpose(),
             q.as_ref(),
         )?;
+        Ok(self.finish(u, v, &s, wmat, p, g, penalty, Some(abscissa)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        u: &Mat<f64>,
+        v: &Mat<f64>,
+        s: &Mat<f64>,
+        wmat: Mat<f64>,
+        p: Mat<f64>,
+        mut g: Mat<f64>,
+        penalty: f64,
+        abscissa: Option<f64>,
+    ) -> Eval {
+        let n = wmat.nrows();
+        let tau = self.tau;
+        let nt = n as f64 * tau;
+        let ws = &wmat * s; // W Aᵀ w
+        let trace: f64 = (0..n).map(|i| wmat[(i, i)]).sum();
+        let activity = trace / nt;
+        let smoothness = self.b * tau * (s.transpose() * &ws)[(0, 0)];
         g += &p * &wmat * Scale(2.0);
         g += self.w * ws.transpose() * Scale(2.0 * self.b * tau);
         let gu = &g * v.transpose() * Scale(1.0 / tau);
         let gv = u.transpose() * &g * Scale(1.0 / tau);
-        Ok(Eval {
+        Eval {
             loss: activity + smoothness + penalty,
             activity,
             smoothness,
             penalty,
+            stable: true,
             abscissa,
             gu,
             gv,
-        })
+        }
     }
 }
 
@@ -289,6 +323,7 @@ pub fn prep_loss(
         activity: e.activity,
         smoothness: e.smoothness,
         penalty: e.penalty,
+        stable: e.stable,
         abscissa: e.abscissa,
         grad_u: from_faer(e.gu.as_ref()),
         grad_v: from_faer(e.gv.as_ref()),
@@ -358,15 +393,11 @@ pub fn optimise_prep(
     };
     let (mut u, mut v) = init_factors(&j0f, rank, opts.init, opts.seed)?;
     let mut history = Vec::with_capacity(opts.adam_steps + opts.lbfgs_steps + 1);
-    let mut best: Option<(f64, Mat<f64>, Mat<f64>, f64)> = None;
-    let keep_best = |loss: f64,
-                     abscissa: f64,
-                     u: &Mat<f64>,
-                     v: &Mat<f64>,
-                     best: &mut Option<(f64, Mat<f64>, Mat<f64>, f64)>| {
-        let stable = abscissa < 0.0 && loss.is_finite();
-        if stable && best.as_ref().is_none_or(|b| loss < b.0) {
-            *best = Some((loss, u.clone(), v.clone(), abscissa));
+    type Best = Option<(f64, Mat<f64>, Mat<f64>)>;
+    let mut best: Best = None;
+    let keep_best = |loss: f64, stable: bool, u: &Mat<f64>, v: &Mat<f64>, best: &mut Best| {
+        if stable && loss.is_finite() && best.as_ref().is_none_or(|b| loss < b.0) {
+            *best = Some((loss, u.clone(), v.clone()));
         }
     };
 
@@ -380,7 +411,7 @@ pub fn optimise_prep(
     for t in 0..steps {
         let e = prob.eval(&u, &v)?;
         history.push(e.loss);
-        keep_best(e.loss, e.abscissa, &u, &v, &mut best);
+        keep_best(e.loss, e.stable, &u, &v, &mut best);
         let frac = t as f64 / steps.max(1) as f64;
         let lr = opts.lr * (opts.lr_final / opts.lr).powf(frac);
         let k = (t + 1) as i32;
@@ -401,7 +432,7 @@ pub fn optimise_prep(
     }
 
     // L-BFGS from the best Adam iterate (or the current one if none was stable).
-    if let Some((_, bu, bv, _)) = &best {
+    if let Some((_, bu, bv)) = &best {
         u = bu.clone();
         v = bv.clone();
     }
@@ -416,14 +447,18 @@ pub fn optimise_prep(
         )?;
     }
     let e = prob.eval(&u, &v)?;
-    keep_best(e.loss, e.abscissa, &u, &v, &mut best);
-    let Some((final_loss, u, v, abscissa)) = best else {
+    keep_best(e.loss, e.stable, &u, &v, &mut best);
+    let Some((final_loss, u, v)) = best else {
         return Err(ModelError::Failed {
             what: "preparatory optimisation",
             why: "no stable iterate found (increase steps or change initialisation)".into(),
         });
     };
     let jp = &j0f + &u * &v;
+    let a_final = Mat::<f64>::from_fn(n, n, |i, j| {
+        (jp[(i, j)] - if i == j { 1.0 } else { 0.0 }) / tau
+    });
+    let abscissa = EigFaer::new(a_final.as_ref())?.abscissa();
     Ok(PrepResult {
         j_prep: from_faer(jp.as_ref()),
         u: from_faer(u.as_ref()),
@@ -469,6 +504,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Called with (loss, stable, U, V) at every accepted L-BFGS iterate.
+type OnPoint<'a> = dyn FnMut(f64, bool, &Mat<f64>, &Mat<f64>) + 'a;
+
 /// Plain L-BFGS (memory 10) with a backtracking Armijo line search. Unstable
 /// trial points score `+∞` so the search never leaves the Hurwitz region (the
 /// penalty-only loss there is not comparable with the Lyapunov loss inside).
@@ -478,18 +516,14 @@ fn lbfgs(
     v: &mut Mat<f64>,
     iters: usize,
     history: &mut Vec<f64>,
-    on_point: &mut dyn FnMut(f64, f64, &Mat<f64>, &Mat<f64>),
+    on_point: &mut OnPoint<'_>,
 ) -> Result<()> {
     const MEM: usize = 10;
-    let eval = |x: &[f64], u: &mut Mat<f64>, v: &mut Mat<f64>| -> Result<(f64, f64, Vec<f64>)> {
+    let eval = |x: &[f64], u: &mut Mat<f64>, v: &mut Mat<f64>| -> Result<(f64, bool, Vec<f64>)> {
         unflatten(x, u, v);
         let e = prob.eval(u, v)?;
-        let loss = if e.abscissa < 0.0 {
-            e.loss
-        } else {
-            f64::INFINITY
-        };
-        Ok((loss, e.abscissa, flatten(&e.gu, &e.gv)))
+        let loss = if e.stable { e.loss } else { f64::INFINITY };
+        Ok((loss, e.stable, flatten(&e.gu, &e.gv)))
     };
     let mut x = flatten(u, v);
     let (mut f, _, mut g) = eval(&x, u, v)?;
@@ -520,7 +554,7 @@ fn lbfgs(
         }
         let mut d: Vec<f64> = q.iter().map(|z| -z).collect();
         let mut slope = dot(&g, &d);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             d = g.iter().map(|z| -z).collect();
             slope = dot(&g, &d);
             s_hist.clear();
@@ -735,7 +769,7 @@ mod tests {
         v[[0, 0]] = 1.5;
         v[[0, 1]] = 0.3;
         let e = prep_loss(&j0, &w, &u, &v, 1.0, 10.0, 0.01).unwrap();
-        assert!(e.penalty > 0.0 && e.abscissa > 0.0);
+        assert!(e.penalty > 0.0 && e.abscissa.unwrap() > 0.0);
         let h = 1e-6;
         let mut up = u.clone();
         up[[3, 0]] += h;
@@ -765,6 +799,35 @@ mod tests {
     }
 
     #[test]
+    fn decay_time_matches_direct_integration() {
+        // Non-normal stable J: compare the eigenbasis formula with stepping the
+        // matrix X(t) = e^{(J − I)t} by RK4.
+        let n = 60;
+        let (j0, _) = network(n, 8);
+        let j = &j0 * 0.8;
+        let t_eig = decay_time(&j, 0.05).unwrap();
+        let b = &j - &Array2::<f64>::eye(n);
+        let h = 0.002;
+        let mut x = Array2::<f64>::eye(n);
+        let mut t = 0.0;
+        let norm = |x: &Array2<f64>| (x.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+        let t_step = loop {
+            let k1 = b.dot(&x);
+            let k2 = b.dot(&(&x + &(&k1 * (h / 2.0))));
+            let k3 = b.dot(&(&x + &(&k2 * (h / 2.0))));
+            let k4 = b.dot(&(&x + &(&k3 * h)));
+            let xn = &x + &((k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0));
+            let (f0, f1) = (norm(&x), norm(&xn));
+            if f1 <= 0.05 {
+                break t + h * (f0 - 0.05) / (f0 - f1);
+            }
+            x = xn;
+            t += h;
+        };
+        assert!((t_eig - t_step).abs() < 1e-3, "{t_eig} vs {t_step}");
+    }
+
+    #[test]
     fn bad_inputs_are_errors() {
         let (j0, w) = network(10, 1);
         let opts = PrepOptions::default();
@@ -789,6 +852,24 @@ mod tests {
             r.loss_history.len(),
             r.abscissa
         );
+        let parts = prep_loss(&j0, &w, &r.u, &r.v, 1.0, 1e5, 0.01).unwrap();
+        eprintln!(
+            "  activity {:.4} smoothness {:.4} penalty {:.1e}, cond_F(R) of J_prep {:.1e}, of J0 {:.1e}",
+            parts.activity,
+            parts.smoothness,
+            parts.penalty,
+            EigFaer::new(to_faer(r.j_prep.view()).as_ref()).unwrap().cond_fro(),
+            EigFaer::new(to_faer(j0.view()).as_ref()).unwrap().cond_fro()
+        );
+        let h = &r.loss_history;
+        eprintln!(
+            "  history: {:?}",
+            [0, 10, 29, 60, 100, 149, h.len() - 1]
+                .iter()
+                .filter(|&&i| i < h.len())
+                .map(|&i| (i, (h[i] * 1e4).round() / 1e4))
+                .collect::<Vec<_>>()
+        );
         (r, t1, t5, secs)
     }
 
@@ -800,10 +881,30 @@ mod tests {
     }
 
     #[test]
+    fn decay_times_match_authors_rank_0_2() {
+        let (_, t1, t5, _) = run(200, 40, PrepOptions::default());
+        assert!((t1 - 5.5).abs() <= 0.25 * 5.5, "to 1%: {t1}");
+        assert!((t5 - 3.5).abs() <= 0.25 * 3.5, "to 5%: {t5}");
+    }
+
+    #[test]
     fn decay_times_match_authors_rank_0_3() {
         let (_, t1, t5, _) = run(200, 60, PrepOptions::default());
         assert!((t1 - 4.5).abs() <= 0.25 * 4.5, "to 1%: {t1}");
         assert!((t5 - 2.8).abs() <= 0.25 * 2.8, "to 5%: {t5}");
+    }
+
+    #[test]
+    #[ignore = "diagnostic: small random initialisation instead of the SVD one"]
+    fn random_init_rank_0_1() {
+        let opts = PrepOptions {
+            init: PrepInit::Random { scale: 0.01 },
+            adam_steps: 100,
+            lbfgs_steps: 150,
+            ..PrepOptions::default()
+        };
+        let (r, t1, _, _) = run(200, 20, opts);
+        assert!(r.final_loss < 0.6 && (t1 - 8.1).abs() <= 0.25 * 8.1);
     }
 
     #[test]
