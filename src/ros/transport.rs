@@ -283,11 +283,14 @@ fn run_transport(
 
     pump_outbound(pumps, &stop);
 
+    // Node first: its drop tells the spinner to stop while the spinner still
+    // listens (the other order logs a spurious error). Subscriptions keep the
+    // DDS participant alive until the spin thread has dropped them.
+    drop(node);
     drop(quit_tx);
     if spin.join().is_err() {
         tracing::error!("ros-spin thread panicked");
     }
-    drop(node);
 }
 
 /// Block until a channel has data (or the stop signal), publish it, repeat.
