@@ -123,7 +123,11 @@ fn run_scenario(root: &Path, python: &Path) {
     while stats.snapshot().published < 1 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(stats.snapshot().published, 1, "latched sample not published");
+    assert_eq!(
+        stats.snapshot().published,
+        1,
+        "latched sample not published"
+    );
 
     let mut peer = Command::new(python)
         .arg(root.join("tests/peer/cyclone_peer.py"))
@@ -167,7 +171,10 @@ fn run_scenario(root: &Path, python: &Path) {
     }
     let counters = stats.snapshot();
     transport.shutdown().expect("clean transport shutdown");
-    eprintln!("rust: sent {k} ticks, counters {counters:?}, {} replies", replies.len());
+    eprintln!(
+        "rust: sent {k} ticks, counters {counters:?}, {} replies",
+        replies.len()
+    );
 
     let summary: serde_json::Value = line_rx
         .try_iter()
@@ -183,8 +190,14 @@ fn run_scenario(root: &Path, python: &Path) {
         summary["arrays_ok"].as_u64().unwrap_or(0) >= u64::from(SAMPLES_NEEDED),
         "peer got too few Float64MultiArray samples: {summary}"
     );
-    assert!(summary["texts"].as_u64().unwrap_or(0) >= 1, "no String at peer: {summary}");
-    assert_eq!(summary["latched"], LATCHED_TEXT, "late joiner missed latched topic");
+    assert!(
+        summary["texts"].as_u64().unwrap_or(0) >= 1,
+        "no String at peer: {summary}"
+    );
+    assert_eq!(
+        summary["latched"], LATCHED_TEXT,
+        "late joiner missed latched topic"
+    );
     assert!(
         peer_status.is_some_and(|s| s.success()),
         "peer exit {peer_status:?}: {summary}"

@@ -11,7 +11,9 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 /// The package and type name give both the ROS name
 /// (`std_msgs/msg/String`) and the DDS type name that other DDS
 /// implementations match on (`std_msgs::msg::dds_::String_`).
-pub trait RosMessage: Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static {
+pub trait RosMessage:
+    Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
     const PACKAGE: &'static str;
     const NAME: &'static str;
 
@@ -160,7 +162,11 @@ pub struct JointTrajectoryPoint {
     pub time_from_start: Duration,
 }
 
-ros_message!(JointTrajectoryPoint, "trajectory_msgs", "JointTrajectoryPoint");
+ros_message!(
+    JointTrajectoryPoint,
+    "trajectory_msgs",
+    "JointTrajectoryPoint"
+);
 
 /// `trajectory_msgs/JointTrajectory`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -285,7 +285,10 @@ mod tests {
     #[test]
     fn resolves_ros2_names() {
         let spec = NodeSpec::new("motif_controller");
-        assert_eq!(spec.resolve_topic("/joint_states").unwrap(), "/joint_states");
+        assert_eq!(
+            spec.resolve_topic("/joint_states").unwrap(),
+            "/joint_states"
+        );
         assert_eq!(
             spec.resolve_topic("~/sequence").unwrap(),
             "/motif_controller/sequence"
@@ -306,7 +309,9 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         let spec = NodeSpec::new("n");
-        for bad in ["", "/", "a//b", "a/", "1abc", "a b", "a__b", "~x", "{sub}/x"] {
+        for bad in [
+            "", "/", "a//b", "a/", "1abc", "a b", "a__b", "~x", "{sub}/x",
+        ] {
             assert!(spec.resolve_topic(bad).is_err(), "{bad:?} accepted");
         }
         assert!(NodeSpec::new("bad-name").resolve_topic("/x").is_err());
@@ -314,7 +319,13 @@ mod tests {
 
     #[test]
     fn domain_id_bounds() {
-        assert!(NodeSpec::new("n").with_domain_id(232).resolve_domain_id().is_ok());
-        assert!(NodeSpec::new("n").with_domain_id(233).resolve_domain_id().is_err());
+        assert!(NodeSpec::new("n")
+            .with_domain_id(232)
+            .resolve_domain_id()
+            .is_ok());
+        assert!(NodeSpec::new("n")
+            .with_domain_id(233)
+            .resolve_domain_id()
+            .is_err());
     }
 }

@@ -134,7 +134,12 @@ impl TransportBuilder {
         Ok(rx)
     }
 
-    fn declare(&mut self, outbound: bool, topic: &str, capacity: usize) -> Result<String, RosError> {
+    fn declare(
+        &mut self,
+        outbound: bool,
+        topic: &str,
+        capacity: usize,
+    ) -> Result<String, RosError> {
         let full = self.node.resolve_topic(topic)?;
         if capacity == 0 {
             // A zero-capacity crossbeam channel is a rendezvous: try_send would
