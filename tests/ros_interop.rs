@@ -9,7 +9,7 @@
 //! skips loudly, unless `MOTIF_REQUIRE_INTEROP` is set (CI), where it fails.
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -66,7 +66,10 @@ fn cyclone_peer_interop() {
                  run scripts/setup_test_env.sh"
             );
         }
-        eprintln!(
+        // Straight to the stderr handle: the test harness captures eprintln!,
+        // and a silent skip is how an interop regression goes unnoticed.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n*** SKIPPED {TEST_NAME}: no .venv with cyclonedds. \
              Run scripts/setup_test_env.sh (set {REQUIRE_ENV}=1 to make this a failure). ***\n"
         );

@@ -443,3 +443,31 @@ impl<M: RosMessage> InboundRoute for Inbound<M> {
         .boxed())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ros::msgs::StringMsg;
+
+    #[test]
+    fn builder_rejects_wiring_mistakes() {
+        let mut b = TransportBuilder::new(NodeSpec::new("n"));
+        assert!(matches!(
+            b.publish::<StringMsg>("/a", QosSpec::DEFAULT, 0),
+            Err(RosError::ZeroCapacity { .. })
+        ));
+        assert!(b.publish::<StringMsg>("~/a", QosSpec::DEFAULT, 1).is_ok());
+        assert!(matches!(
+            b.publish::<StringMsg>("/n/a", QosSpec::DEFAULT, 1),
+            Err(RosError::DuplicateTopic { .. })
+        ));
+        // Same topic in the other direction is legitimate (e.g. loopback).
+        assert!(b
+            .subscribe::<StringMsg>("/n/a", QosSpec::DEFAULT, 1)
+            .is_ok());
+        assert!(matches!(
+            b.subscribe::<StringMsg>("bad topic", QosSpec::DEFAULT, 1),
+            Err(RosError::InvalidName { .. })
+        ));
+    }
+}
