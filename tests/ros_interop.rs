@@ -135,7 +135,14 @@ fn run_scenario(root: &Path, python: &Path) {
     let mut peer = Command::new(python)
         .arg(root.join("tests/peer/cyclone_peer.py"))
         .args(["--samples", &SAMPLES_NEEDED.to_string()])
-        .args(["--timeout", "30", "--latched", &latched_topic])
+        .args([
+            "--timeout",
+            "30",
+            "--domain",
+            "0",
+            "--latched",
+            &latched_topic,
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("start Cyclone peer");
