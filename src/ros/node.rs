@@ -318,6 +318,20 @@ mod tests {
     }
 
     #[test]
+    fn our_type_names_match_ros2_client() {
+        use crate::ros::msgs::{Float64MultiArray, JointState, StringMsg};
+        fn check<M: RosMessage>() {
+            assert_eq!(
+                M::dds_type_name(),
+                MessageTypeName::new(M::PACKAGE, M::NAME).dds_msg_type()
+            );
+        }
+        check::<StringMsg>();
+        check::<Float64MultiArray>();
+        check::<JointState>();
+    }
+
+    #[test]
     fn domain_id_bounds() {
         assert!(NodeSpec::new("n")
             .with_domain_id(232)

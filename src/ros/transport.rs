@@ -25,7 +25,9 @@ use std::{
     time::Duration,
 };
 
-use crossbeam_channel::{bounded, Receiver, Select, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{
+    bounded, Receiver, RecvTimeoutError, Select, Sender, TryRecvError, TrySendError,
+};
 use futures::future::{self, BoxFuture, FutureExt};
 use ros2_client::{Publisher, Subscription};
 
@@ -185,7 +187,13 @@ impl TransportBuilder {
                 let _ = transport.stop_and_join();
                 Err(e)
             }
-            Err(_) => {
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = transport.stop_and_join();
+                Err(RosError::Thread(
+                    "transport thread died during set-up".into(),
+                ))
+            }
+            Err(RecvTimeoutError::Timeout) => {
                 // The thread may be stuck inside DDS; dropping the handle
                 // detaches it rather than hanging the caller.
                 transport.stop.take();
