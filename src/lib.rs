@@ -3,4 +3,5 @@
 pub mod library;
 pub mod model;
 pub mod robot;
+pub mod ros;
 pub mod train;

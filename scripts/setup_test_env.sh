@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prepare what the ROS 2 interop test needs: a Python venv with Cyclone DDS
+# (an independent DDS implementation) and `ip`/`unshare` to run both peers on a
+# private loopback. Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup_test_env: need root to install: ${need_apt[*]}" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+# Only the binary wheel bundles libddsc; older releases (0.10.x) have no wheel
+# for recent Pythons and their sdist needs a system Cyclone C install.
+if ! .venv/bin/python -c 'import cyclonedds.domain' >/dev/null 2>&1; then
+    .venv/bin/pip install --quiet --disable-pip-version-check \
+        --only-binary cyclonedds 'cyclonedds>=11,<12'
+fi
+.venv/bin/python -c 'import importlib.metadata as m, sys; print("cyclonedds", m.version("cyclonedds"), "python", sys.version.split()[0])'

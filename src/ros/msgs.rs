@@ -1,0 +1,197 @@
+//! ROS 2 message types as serde structs.
+//!
+//! CDR has no field names or tags: a struct is its fields in declaration
+//! order, so each struct below lists its fields exactly in `.msg` order. Do not
+//! reorder, add or remove fields, or peers will decode garbage.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// A message type that the transport can carry.
+///
+/// The package and type name give both the ROS name
+/// (`std_msgs/msg/String`) and the DDS type name that other DDS
+/// implementations match on (`std_msgs::msg::dds_::String_`).
+pub trait RosMessage:
+    Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
+    const PACKAGE: &'static str;
+    const NAME: &'static str;
+
+    fn ros_type_name() -> String {
+        format!("{}/msg/{}", Self::PACKAGE, Self::NAME)
+    }
+
+    fn dds_type_name() -> String {
+        format!("{}::msg::dds_::{}_", Self::PACKAGE, Self::NAME)
+    }
+}
+
+macro_rules! ros_message {
+    ($ty:ty, $pkg:literal, $name:literal) => {
+        impl RosMessage for $ty {
+            const PACKAGE: &'static str = $pkg;
+            const NAME: &'static str = $name;
+        }
+    };
+}
+
+/// `builtin_interfaces/Time`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Time {
+    pub sec: i32,
+    pub nanosec: u32,
+}
+
+impl Time {
+    /// Wall-clock time, as ROS stamps it. Times outside the `i32` seconds range
+    /// saturate instead of wrapping, so a bad clock cannot produce a stamp in
+    /// the far past.
+    pub fn now() -> Self {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Self {
+                sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX),
+                nanosec: d.subsec_nanos(),
+            },
+            Err(_) => Self::default(),
+        }
+    }
+}
+
+ros_message!(Time, "builtin_interfaces", "Time");
+
+/// `builtin_interfaces/Duration`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duration {
+    pub sec: i32,
+    pub nanosec: u32,
+}
+
+impl Duration {
+    /// Saturates at the `i32` seconds range rather than wrapping.
+    pub fn from_std(d: std::time::Duration) -> Self {
+        Self {
+            sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX),
+            nanosec: d.subsec_nanos(),
+        }
+    }
+}
+
+ros_message!(Duration, "builtin_interfaces", "Duration");
+
+/// `std_msgs/Header` (ROS 2: no `seq`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub stamp: Time,
+    pub frame_id: String,
+}
+
+ros_message!(Header, "std_msgs", "Header");
+
+/// `std_msgs/String`. Named `StringMsg` so it does not shadow `String`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StringMsg {
+    pub data: String,
+}
+
+impl StringMsg {
+    pub fn new(data: impl Into<String>) -> Self {
+        Self { data: data.into() }
+    }
+}
+
+ros_message!(StringMsg, "std_msgs", "String");
+
+/// `std_msgs/MultiArrayDimension`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiArrayDimension {
+    pub label: String,
+    pub size: u32,
+    pub stride: u32,
+}
+
+ros_message!(MultiArrayDimension, "std_msgs", "MultiArrayDimension");
+
+/// `std_msgs/MultiArrayLayout`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiArrayLayout {
+    pub dim: Vec<MultiArrayDimension>,
+    pub data_offset: u32,
+}
+
+ros_message!(MultiArrayLayout, "std_msgs", "MultiArrayLayout");
+
+/// `std_msgs/Float64MultiArray`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Float64MultiArray {
+    pub layout: MultiArrayLayout,
+    pub data: Vec<f64>,
+}
+
+impl Float64MultiArray {
+    /// Empty layout, as forward_command_controller expects: it reads `data`
+    /// only and an empty layout means "flat".
+    pub fn from_slice(data: &[f64]) -> Self {
+        Self {
+            layout: MultiArrayLayout::default(),
+            data: data.to_vec(),
+        }
+    }
+}
+
+ros_message!(Float64MultiArray, "std_msgs", "Float64MultiArray");
+
+/// `sensor_msgs/JointState`. `velocity` and `effort` may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JointState {
+    pub header: Header,
+    pub name: Vec<String>,
+    pub position: Vec<f64>,
+    pub velocity: Vec<f64>,
+    pub effort: Vec<f64>,
+}
+
+ros_message!(JointState, "sensor_msgs", "JointState");
+
+/// `trajectory_msgs/JointTrajectoryPoint`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JointTrajectoryPoint {
+    pub positions: Vec<f64>,
+    pub velocities: Vec<f64>,
+    pub accelerations: Vec<f64>,
+    pub effort: Vec<f64>,
+    pub time_from_start: Duration,
+}
+
+ros_message!(
+    JointTrajectoryPoint,
+    "trajectory_msgs",
+    "JointTrajectoryPoint"
+);
+
+/// `trajectory_msgs/JointTrajectory`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JointTrajectory {
+    pub header: Header,
+    pub joint_names: Vec<String>,
+    pub points: Vec<JointTrajectoryPoint>,
+}
+
+ros_message!(JointTrajectory, "trajectory_msgs", "JointTrajectory");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dds_type_names_follow_ros2_convention() {
+        assert_eq!(StringMsg::dds_type_name(), "std_msgs::msg::dds_::String_");
+        assert_eq!(
+            JointState::dds_type_name(),
+            "sensor_msgs::msg::dds_::JointState_"
+        );
+        assert_eq!(
+            JointTrajectory::ros_type_name(),
+            "trajectory_msgs/msg/JointTrajectory"
+        );
+    }
+}

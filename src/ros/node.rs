@@ -1,0 +1,345 @@
+//! ROS 2 node over `ros2-client`: naming, QoS and entity creation.
+//!
+//! Name resolution and QoS are backend-neutral; only [`RosNode`] touches
+//! `ros2-client`.
+
+use ros2_client::{
+    qos::{Durability, History, Reliability, WhenFull},
+    Context, ContextOptions, MessageTypeName, Name, Node, NodeName, NodeOptions, Publisher,
+    QosProfile, Subscription,
+};
+
+use super::{error::RosError, msgs::RosMessage};
+
+/// Highest domain id whose RTPS ports still fit in 16 bits with the standard
+/// port mapping; ROS 2 documents the same bound.
+const MAX_DOMAIN_ID: u16 = 232;
+
+/// Which node the transport runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub name: String,
+    /// `/` or `/a/b`; relative topic names resolve under it.
+    pub namespace: String,
+    /// `None` reads `ROS_DOMAIN_ID` (default 0), as every ROS 2 node does.
+    pub domain_id: Option<u16>,
+}
+
+impl NodeSpec {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            namespace: "/".into(),
+            domain_id: None,
+        }
+    }
+
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    pub fn with_domain_id(mut self, domain_id: u16) -> Self {
+        self.domain_id = Some(domain_id);
+        self
+    }
+
+    /// Domain id from the spec, else `ROS_DOMAIN_ID`, else 0.
+    pub fn resolve_domain_id(&self) -> Result<u16, RosError> {
+        match self.domain_id {
+            Some(id) => check_domain_id(id, || id.to_string()),
+            None => match std::env::var("ROS_DOMAIN_ID") {
+                Ok(v) if v.trim().is_empty() => Ok(0),
+                Ok(v) => match v.trim().parse::<u16>() {
+                    Ok(id) => check_domain_id(id, || v.clone()),
+                    Err(_) => Err(RosError::InvalidDomainId { value: v }),
+                },
+                Err(_) => Ok(0),
+            },
+        }
+    }
+
+    /// Fully qualified ROS name of a topic, with ROS 2 rules: `/x` is
+    /// absolute, `~/x` is private to the node, anything else is relative to
+    /// the namespace.
+    pub fn resolve_topic(&self, topic: &str) -> Result<String, RosError> {
+        let ns = normalise_namespace(&self.namespace)?;
+        check_token(&self.name, &self.name)?;
+        let full = if let Some(rest) = topic.strip_prefix("~/") {
+            format!("{}/{}/{}", ns.trim_end_matches('/'), self.name, rest)
+        } else if topic.starts_with('/') {
+            topic.to_string()
+        } else {
+            format!("{}/{}", ns.trim_end_matches('/'), topic)
+        };
+        let body = full.strip_prefix('/').unwrap_or(&full);
+        if body.is_empty() {
+            return Err(invalid(topic, "empty name"));
+        }
+        for token in body.split('/') {
+            check_token(topic, token)?;
+        }
+        Ok(full)
+    }
+}
+
+/// DDS topic name of a fully qualified ROS topic: `/joint_states` →
+/// `rt/joint_states`.
+pub fn dds_topic_name(fully_qualified: &str) -> String {
+    format!("rt{fully_qualified}")
+}
+
+fn check_domain_id(id: u16, shown: impl FnOnce() -> String) -> Result<u16, RosError> {
+    if id <= MAX_DOMAIN_ID {
+        Ok(id)
+    } else {
+        Err(RosError::InvalidDomainId { value: shown() })
+    }
+}
+
+fn invalid(name: &str, reason: &'static str) -> RosError {
+    RosError::InvalidName {
+        name: name.to_string(),
+        reason,
+    }
+}
+
+fn normalise_namespace(ns: &str) -> Result<String, RosError> {
+    if ns.is_empty() || ns == "/" {
+        return Ok("/".into());
+    }
+    let ns = if ns.starts_with('/') {
+        ns.to_string()
+    } else {
+        format!("/{ns}")
+    };
+    for token in ns[1..].split('/') {
+        check_token(&ns, token)?;
+    }
+    Ok(ns)
+}
+
+/// ROS 2 name token rules (alphanumerics and `_`, not starting with a digit,
+/// no `__`); `~` and `{}` substitutions are handled (or refused) before this.
+fn check_token(whole: &str, token: &str) -> Result<(), RosError> {
+    if token.is_empty() {
+        return Err(invalid(whole, "empty token (double or trailing slash)"));
+    }
+    if !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid(whole, "only ASCII letters, digits and '_' allowed"));
+    }
+    if token.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(invalid(whole, "a token must not start with a digit"));
+    }
+    if token.contains("__") {
+        return Err(invalid(whole, "'__' is reserved"));
+    }
+    Ok(())
+}
+
+/// Backend-neutral QoS: what this project needs, nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QosSpec {
+    pub reliable: bool,
+    /// Late joiners get the last `depth` samples (ROS 1 "latched").
+    pub transient_local: bool,
+    pub depth: usize,
+}
+
+impl QosSpec {
+    /// ROS 2 default: reliable, volatile, keep-last 10.
+    pub const DEFAULT: QosSpec = QosSpec {
+        reliable: true,
+        transient_local: false,
+        depth: 10,
+    };
+
+    /// Latched topic (e.g. `~/motifs`): late joiners get the latest sample.
+    pub const LATCHED: QosSpec = QosSpec {
+        reliable: true,
+        transient_local: true,
+        depth: 1,
+    };
+
+    fn to_profile(self) -> QosProfile {
+        // Fail instead of waiting when the reliable send window is full: the
+        // transport thread serves every topic, and one slow reader must not
+        // stall the others. KeepLast history makes that a rare case anyway.
+        let reliability = if self.reliable {
+            Reliability::Reliable {
+                when_full: WhenFull::Fail,
+            }
+        } else {
+            Reliability::BestEffort
+        };
+        let durability = if self.transient_local {
+            Durability::TransientLocal
+        } else {
+            Durability::Volatile
+        };
+        QosProfile::publisher_default()
+            .reliability(reliability)
+            .durability(durability)
+            .history(History::KeepLast {
+                depth: self.depth.max(1),
+            })
+    }
+}
+
+impl Default for QosSpec {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A ROS 2 node on `ros2-client`: the DDS participant (Context) and the node
+/// that owns every publisher and subscription made here.
+pub struct RosNode {
+    spec: NodeSpec,
+    // Field order matters: the node must drop before the context so RustDDS
+    // can announce that its writers and readers are gone.
+    node: Node,
+    _context: Context,
+}
+
+impl RosNode {
+    pub fn new(spec: NodeSpec) -> Result<Self, RosError> {
+        let domain_id = spec.resolve_domain_id()?;
+        let namespace = normalise_namespace(&spec.namespace)?;
+        check_token(&spec.name, &spec.name)?;
+        let context = Context::with_options(ContextOptions::new().domain_id(domain_id))
+            .map_err(|e| RosError::backend("create DDS participant", e))?;
+        let node_name = NodeName::new(&namespace, &spec.name)
+            .map_err(|e| RosError::backend("name the node", e))?;
+        let node = context
+            .new_node(node_name, NodeOptions::new().enable_rosout(false))
+            .map_err(|e| RosError::backend("create node", e))?;
+        Ok(Self {
+            spec,
+            node,
+            _context: context,
+        })
+    }
+
+    pub fn spec(&self) -> &NodeSpec {
+        &self.spec
+    }
+
+    /// Background task (ROS graph discovery, parameters) that `ros2-client`
+    /// needs polled for the node to be visible to `ros2 node list`.
+    pub fn spinner(&mut self) -> Result<ros2_client::Spinner, RosError> {
+        self.node
+            .spinner()
+            .map_err(|e| RosError::backend("create spinner", e))
+    }
+
+    /// Stops the spinner future so its thread can be joined.
+    pub fn stop_spinner(&self) {
+        self.node.stop_spinner();
+    }
+
+    pub fn publisher<M: RosMessage>(
+        &mut self,
+        topic: &str,
+        qos: QosSpec,
+    ) -> Result<Publisher<M>, RosError> {
+        let topic = self.topic::<M>(topic, qos)?;
+        self.node
+            .create_publisher(&topic, None)
+            .map_err(|e| RosError::backend("create publisher", e))
+    }
+
+    pub fn subscription<M: RosMessage>(
+        &mut self,
+        topic: &str,
+        qos: QosSpec,
+    ) -> Result<Subscription<M>, RosError> {
+        let topic = self.topic::<M>(topic, qos)?;
+        self.node
+            .create_subscription(&topic, None)
+            .map_err(|e| RosError::backend("create subscription", e))
+    }
+
+    fn topic<M: RosMessage>(
+        &mut self,
+        topic: &str,
+        qos: QosSpec,
+    ) -> Result<ros2_client::dds::rustdds::Topic, RosError> {
+        let full = self.spec.resolve_topic(topic)?;
+        // ros2-client does not expand `~`, so hand it the absolute name.
+        let name = Name::parse(&full).map_err(|e| RosError::backend("parse topic name", e))?;
+        self.node
+            .create_topic(
+                &name,
+                MessageTypeName::new(M::PACKAGE, M::NAME),
+                &qos.to_profile(),
+            )
+            .map_err(|e| RosError::backend(format!("create topic {full}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_ros2_names() {
+        let spec = NodeSpec::new("motif_controller");
+        assert_eq!(
+            spec.resolve_topic("/joint_states").unwrap(),
+            "/joint_states"
+        );
+        assert_eq!(
+            spec.resolve_topic("~/sequence").unwrap(),
+            "/motif_controller/sequence"
+        );
+        assert_eq!(spec.resolve_topic("status").unwrap(), "/status");
+        let ns = spec.clone().with_namespace("/arm1");
+        assert_eq!(
+            ns.resolve_topic("~/motifs").unwrap(),
+            "/arm1/motif_controller/motifs"
+        );
+        assert_eq!(ns.resolve_topic("cmd").unwrap(), "/arm1/cmd");
+        assert_eq!(
+            dds_topic_name(&spec.resolve_topic("/joint_states").unwrap()),
+            "rt/joint_states"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        let spec = NodeSpec::new("n");
+        for bad in [
+            "", "/", "a//b", "a/", "1abc", "a b", "a__b", "~x", "{sub}/x",
+        ] {
+            assert!(spec.resolve_topic(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(NodeSpec::new("bad-name").resolve_topic("/x").is_err());
+    }
+
+    #[test]
+    fn our_type_names_match_ros2_client() {
+        use crate::ros::msgs::{Float64MultiArray, JointState, StringMsg};
+        fn check<M: RosMessage>() {
+            assert_eq!(
+                M::dds_type_name(),
+                MessageTypeName::new(M::PACKAGE, M::NAME).dds_msg_type()
+            );
+        }
+        check::<StringMsg>();
+        check::<Float64MultiArray>();
+        check::<JointState>();
+    }
+
+    #[test]
+    fn domain_id_bounds() {
+        assert!(NodeSpec::new("n")
+            .with_domain_id(232)
+            .resolve_domain_id()
+            .is_ok());
+        assert!(NodeSpec::new("n")
+            .with_domain_id(233)
+            .resolve_domain_id()
+            .is_err());
+    }
+}
