@@ -9,7 +9,7 @@ use super::ModelError;
 
 /// How a motif's own parameters enter the shared network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Variant {
     /// A constant motif input `b_m`.
     Input,
