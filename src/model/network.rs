@@ -308,3 +308,70 @@ pub fn run_prep(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (
     }
     (out, st.x)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::bptt::{loss_and_grads, Workspace};
+    use crate::train::trainer::{init_motif, init_network};
+    use ndarray::Axis;
+
+    fn net(variant: Variant, j_prep: Option<Array2<f32>>) -> Network {
+        let prep = Preparation { j_prep, steps: 60 };
+        let mut net = init_network(20, 3, variant, 0.01, 0.001, 1.3, prep, OutputScaling::identity(3), 2);
+        net.motifs.push(init_motif(&net, "a", 40, 1));
+        net.motifs.push(init_motif(&net, "b", 30, 1));
+        net
+    }
+
+    /// The controller's single-sample step and the trainer's batched forward
+    /// pass must be the same dynamics, or a library would not run as trained.
+    #[test]
+    fn stepping_matches_the_training_forward_pass() {
+        for variant in [Variant::Input, Variant::Loop { rank: 2 }] {
+            let net = net(variant, None);
+            let x0 = net.motifs[0].x_init.clone();
+            let (y, _) = run_motif(&net, 0, x0.view(), 40);
+            let target = Array2::<f32>::zeros((40, 3));
+            let (fwd, _) = loss_and_grads(
+                &net.shared,
+                &net.motifs[0].drive,
+                net.alpha(),
+                x0.view().insert_axis(Axis(0)),
+                target.view(),
+                &mut Workspace::default(),
+            );
+            let mse = y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32;
+            assert!((mse - fwd.loss).abs() <= 1e-5 * mse.max(1e-6), "{variant:?}: {mse} vs {}", fwd.loss);
+        }
+    }
+
+    #[test]
+    fn preparation_converges_to_the_motif_start_from_anywhere() {
+        let n = 20;
+        // A contracting J_prep as well as the pure leak.
+        let jp = Array2::from_shape_fn((n, n), |(i, j)| if i == j { -0.5 } else { 0.02 * ((i * 7 + j * 3) % 5) as f32 - 0.04 });
+        for j_prep in [None, Some(jp)] {
+            let net = net(Variant::Input, j_prep);
+            for start in [Array1::from_elem(n, 3.0f32), Array1::from_shape_fn(n, |i| (i as f32).sin())] {
+                let e0 = (&start - &net.motifs[1].x_init).mapv(|v| v * v).sum().sqrt();
+                let (_, x) = run_prep(&net, 1, start.view(), 200);
+                let e = (&x - &net.motifs[1].x_init).mapv(|v| v * v).sum().sqrt();
+                assert!(e < 1e-4 * e0, "residual {e} from {e0}");
+            }
+        }
+    }
+
+    #[test]
+    fn validation_names_the_bad_tensor() {
+        let mut n = net(Variant::Input, None);
+        n.motifs[1].x_init[3] = f32::INFINITY;
+        assert_eq!(n.validate(), Err(ModelError::NonFinite("b.x_init".into())));
+        let mut n = net(Variant::Input, None);
+        n.motifs[1].name = "a".into();
+        assert_eq!(n.validate(), Err(ModelError::DuplicateMotif("a".into())));
+        let mut n = net(Variant::Loop { rank: 2 }, None);
+        n.variant = Variant::Loop { rank: 3 };
+        assert!(matches!(n.validate(), Err(ModelError::TensorShape { .. })));
+    }
+}
