@@ -2,15 +2,29 @@
 
 use std::path::Path;
 
-use motif::library::{Library, LibraryError, Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION};
+use motif::library::{
+    Library, LibraryError, Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo,
+    FORMAT_VERSION,
+};
 use motif::model::{OutputScaling, Preparation, Variant};
 use motif::robot::ArmModel;
+use motif::train::config::NetworkConfig;
 use motif::train::trainer::{init_motif, init_network, Mode, TrainOptions};
 use ndarray::Array2;
 
 fn small_library(variant: Variant) -> Library {
-    let prep = Preparation { j_prep: None, steps: 10 };
-    let mut net = init_network(16, 2, variant, 0.01, 0.001, 1.0, prep, OutputScaling::identity(2), 5);
+    let prep = Preparation {
+        j_prep: None,
+        steps: 10,
+    };
+    let cfg = NetworkConfig {
+        n: 16,
+        variant,
+        tau: 0.01,
+        dt: 0.001,
+        gain: 1.0,
+    };
+    let mut net = init_network(&cfg, 2, prep, OutputScaling::identity(2), 5);
     let mut motifs = Vec::new();
     let mut targets = Vec::new();
     for (i, name) in ["a", "b"].into_iter().enumerate() {
@@ -34,13 +48,20 @@ fn small_library(variant: Variant) -> Library {
         manifest: Manifest {
             format_version: FORMAT_VERSION,
             variant,
-            mode: Mode::Thalamocortical { xi_sigma: 1.0, chain_fraction: 0.0 },
+            mode: Mode::Thalamocortical {
+                xi_sigma: 1.0,
+                chain_fraction: 0.0,
+            },
             n: 16,
             tau: 0.01,
             dt: 0.001,
             outputs: vec!["x".into(), "y".into()],
             output_scaling: OutputScaling::identity(2),
-            preparation: PrepInfo { kind: PrepKind::Leak, rank: None, steps: 10 },
+            preparation: PrepInfo {
+                kind: PrepKind::Leak,
+                rank: None,
+                steps: 10,
+            },
             motifs,
             training: TrainingInfo {
                 tool: "test".into(),
@@ -75,7 +96,9 @@ fn missing_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let err = Library::load(&dir.path().join("nope")).unwrap_err();
     assert!(err.to_string().contains("manifest.yaml"), "{err}");
-    small_library(Variant::Input).save(&dir.path().join("lib")).unwrap();
+    small_library(Variant::Input)
+        .save(&dir.path().join("lib"))
+        .unwrap();
     std::fs::remove_file(dir.path().join("lib/weights.safetensors")).unwrap();
     let err = Library::load(&dir.path().join("lib")).unwrap_err();
     assert!(err.to_string().contains("weights.safetensors"), "{err}");
@@ -88,10 +111,18 @@ fn malformed_and_truncated_files_are_errors() {
     small_library(Variant::Input).save(&lib).unwrap();
 
     edit(&lib, "manifest.yaml", |s| s.replace("n: 16", "n: [16"));
-    assert!(matches!(Library::load(&lib), Err(LibraryError::Manifest { .. })));
+    assert!(matches!(
+        Library::load(&lib),
+        Err(LibraryError::Manifest { .. })
+    ));
     small_library(Variant::Input).save(&lib).unwrap();
-    edit(&lib, "manifest.yaml", |s| s.replace("format_version: 1", "format_version: 7"));
-    assert!(matches!(Library::load(&lib), Err(LibraryError::Version { found: 7, .. })));
+    edit(&lib, "manifest.yaml", |s| {
+        s.replace("format_version: 1", "format_version: 7")
+    });
+    assert!(matches!(
+        Library::load(&lib),
+        Err(LibraryError::Version { found: 7, .. })
+    ));
 
     small_library(Variant::Input).save(&lib).unwrap();
     let w = lib.join("weights.safetensors");
@@ -111,12 +142,16 @@ fn manifest_and_weights_must_agree() {
     assert!(err.to_string().contains("shape"), "{err}");
 
     small_library(Variant::Input).save(&lib).unwrap();
-    edit(&lib, "manifest.yaml", |s| s.replacen("- name: b", "- name: a", 1));
+    edit(&lib, "manifest.yaml", |s| {
+        s.replacen("- name: b", "- name: a", 1)
+    });
     let err = Library::load(&lib).unwrap_err();
     assert!(err.to_string().contains("listed twice"), "{err}");
 
     small_library(Variant::Input).save(&lib).unwrap();
-    edit(&lib, "manifest.yaml", |s| s.replace("kind: input", "kind: loop\n  rank: 2"));
+    edit(&lib, "manifest.yaml", |s| {
+        s.replace("kind: input", "kind: loop\n  rank: 2")
+    });
     let err = Library::load(&lib).unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
 }
@@ -134,7 +169,10 @@ fn non_finite_weights_are_rejected_and_never_saved() {
     let err = bad.save(&path).unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
     // The existing library is untouched and no staging directory is left behind.
-    assert_eq!(std::fs::read(path.join("weights.safetensors")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(path.join("weights.safetensors")).unwrap(),
+        before
+    );
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1);
 }
@@ -153,7 +191,8 @@ fn replacing_a_library_leaves_no_staging_directories() {
 
 #[test]
 fn joint_names_must_match_the_urdf() {
-    let arm = ArmModel::from_urdf_file(concat!(env!("CARGO_MANIFEST_DIR"), "/urdf/arm.urdf")).unwrap();
+    let arm =
+        ArmModel::from_urdf_file(concat!(env!("CARGO_MANIFEST_DIR"), "/urdf/arm.urdf")).unwrap();
     let lib = small_library(Variant::Input);
     let err = arm.check_joint_names(&lib.manifest.outputs).unwrap_err();
     assert!(err.to_string().contains("panda_joint1"), "{err}");

@@ -34,7 +34,11 @@ fn demo_csv(rows: usize, phase: f32) -> String {
     let mut s = String::from("time,x,y\n");
     for i in 0..rows {
         let t = i as f32 * 0.002;
-        s += &format!("{t},{},{}\n", (t * 20.0 + phase).sin(), (t * 13.0).cos() - 1.0);
+        s += &format!(
+            "{t},{},{}\n",
+            (t * 20.0 + phase).sin(),
+            (t * 13.0).cos() - 1.0
+        );
     }
     s
 }
@@ -54,7 +58,13 @@ fn setup(dir: &Path, config: &str, two: &str) -> std::path::PathBuf {
 }
 
 fn train(dir: &Path, cfg: &Path, out: &str) -> Output {
-    motif_train(&["train", "--config", cfg.to_str().unwrap(), "--out", dir.join(out).to_str().unwrap()])
+    motif_train(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        dir.join(out).to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -62,21 +72,62 @@ fn bad_inputs_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cases: Vec<(&str, String, String, &str)> = vec![
-        ("truncated config", CONFIG[..CONFIG.len() / 2].to_string(), demo_csv(100, 0.0), "train.yaml"),
-        ("unknown field", CONFIG.replace("tau_multiple", "tau_mult"), demo_csv(100, 0.0), "tau_mult"),
-        ("duplicate motif", CONFIG.replace("name: two", "name: one"), demo_csv(100, 0.0), "duplicate motif name 'one'"),
+        (
+            "truncated config",
+            CONFIG[..CONFIG.len() / 2].to_string(),
+            demo_csv(100, 0.0),
+            "train.yaml",
+        ),
+        (
+            "unknown field",
+            CONFIG.replace("tau_multiple", "tau_mult"),
+            demo_csv(100, 0.0),
+            "tau_mult",
+        ),
+        (
+            "duplicate motif",
+            CONFIG.replace("name: two", "name: one"),
+            demo_csv(100, 0.0),
+            "duplicate motif name 'one'",
+        ),
         ("NaN in demo", CONFIG.to_string(), nan_demo(), "two.csv"),
-        ("empty demo", CONFIG.to_string(), "time,x,y\n".to_string(), "two.csv"),
-        ("mismatched width", CONFIG.to_string(), demo_csv(100, 0.0).replace("time,x,y", "time,x,y,z").replace('\n', ",0\n").replacen("time,x,y,z,0", "time,x,y,z", 1), "differ"),
-        ("zero units", CONFIG.replace("n: 24", "n: 0"), demo_csv(100, 0.0), "network.n"),
-        ("missing demo", CONFIG.replace("two.csv", "absent.csv"), demo_csv(100, 0.0), "absent.csv"),
+        (
+            "empty demo",
+            CONFIG.to_string(),
+            "time,x,y\n".to_string(),
+            "two.csv",
+        ),
+        (
+            "mismatched width",
+            CONFIG.to_string(),
+            demo_csv(100, 0.0)
+                .replace("time,x,y", "time,x,y,z")
+                .replace('\n', ",0\n")
+                .replacen("time,x,y,z,0", "time,x,y,z", 1),
+            "differ",
+        ),
+        (
+            "zero units",
+            CONFIG.replace("n: 24", "n: 0"),
+            demo_csv(100, 0.0),
+            "network.n",
+        ),
+        (
+            "missing demo",
+            CONFIG.replace("two.csv", "absent.csv"),
+            demo_csv(100, 0.0),
+            "absent.csv",
+        ),
     ];
     for (what, cfg_text, demo, expect) in cases {
         let cfg = setup(d, &cfg_text, &demo);
         let out = train(d, &cfg, "lib");
         let err = stderr(&out);
         assert!(!out.status.success(), "{what}: succeeded");
-        assert!(err.contains(expect), "{what}: stderr lacks '{expect}':\n{err}");
+        assert!(
+            err.contains(expect),
+            "{what}: stderr lacks '{expect}':\n{err}"
+        );
         assert!(!err.contains("panicked"), "{what}: panicked:\n{err}");
         assert!(!d.join("lib").exists(), "{what}: wrote a library");
     }
@@ -109,15 +160,34 @@ fn train_add_inspect_and_continual_learning() {
 
     std::fs::write(d.join("three.csv"), demo_csv(90, 1.0)).unwrap();
     let add = |name: &str, demo: &str| {
-        motif_train(&["add", "--library", lib_dir.to_str().unwrap(), "--demo", d.join(demo).to_str().unwrap(), "--name", name])
+        motif_train(&[
+            "add",
+            "--library",
+            lib_dir.to_str().unwrap(),
+            "--demo",
+            d.join(demo).to_str().unwrap(),
+            "--name",
+            name,
+        ])
     };
     // Rejected adds leave the library byte-identical.
     let dup = add("one", "three.csv");
-    assert!(!dup.status.success() && stderr(&dup).contains("already"), "{}", stderr(&dup));
+    assert!(
+        !dup.status.success() && stderr(&dup).contains("already"),
+        "{}",
+        stderr(&dup)
+    );
     std::fs::write(d.join("wide.csv"), "time,a,b,c\n0,1,2,3\n0.002,1,2,3\n").unwrap();
     let wide = add("wide", "wide.csv");
-    assert!(!wide.status.success() && stderr(&wide).contains("differ"), "{}", stderr(&wide));
-    assert_eq!(std::fs::read(lib_dir.join("weights.safetensors")).unwrap(), weights_before);
+    assert!(
+        !wide.status.success() && stderr(&wide).contains("differ"),
+        "{}",
+        stderr(&wide)
+    );
+    assert_eq!(
+        std::fs::read(lib_dir.join("weights.safetensors")).unwrap(),
+        weights_before
+    );
 
     let ok = add("three", "three.csv");
     assert!(ok.status.success(), "{}", stderr(&ok));
@@ -131,7 +201,12 @@ fn train_add_inspect_and_continual_learning() {
     let inspect = motif_train(&["inspect", lib_dir.to_str().unwrap(), "--json"]);
     assert!(inspect.status.success());
     let json: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    let names: Vec<&str> = json["motifs"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = json["motifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["one", "two", "three"]);
 }
 
@@ -144,5 +219,8 @@ fn a_corrupt_library_is_an_error_not_a_panic() {
     let out = motif_train(&["inspect", lib.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("manifest.yaml") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("manifest.yaml") && !err.contains("panicked"),
+        "{err}"
+    );
 }

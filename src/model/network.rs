@@ -31,9 +31,14 @@ pub struct Shared {
 /// A motif's segregated drive.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drive {
-    Input { b: Array1<f32> },
+    Input {
+        b: Array1<f32>,
+    },
     /// `u`: N×r (thalamus → cortex), `v`: r×N (cortex → thalamus).
-    Loop { u: Array2<f32>, v: Array2<f32> },
+    Loop {
+        u: Array2<f32>,
+        v: Array2<f32>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +137,9 @@ impl Network {
             }
         };
         if n == 0 || d == 0 {
-            return Err(ModelError::Invalid("network has no units or no outputs".into()));
+            return Err(ModelError::Invalid(
+                "network has no units or no outputs".into(),
+            ));
         }
         if !(self.tau > 0.0 && self.dt > 0.0 && self.tau.is_finite() && self.dt.is_finite()) {
             return Err(ModelError::Invalid(format!(
@@ -153,8 +160,11 @@ impl Network {
                 want: vec![d, d],
             });
         }
-        check_finite("output scaling".into(), self.scaling.offset.iter().chain(&self.scaling.scale))?;
-        if self.scaling.scale.iter().any(|s| *s == 0.0) {
+        check_finite(
+            "output scaling".into(),
+            self.scaling.offset.iter().chain(&self.scaling.scale),
+        )?;
+        if self.scaling.scale.contains(&0.0) {
             return Err(ModelError::Invalid("output scale of zero".into()));
         }
         if let Some(p) = &self.prep.j_prep {
@@ -167,7 +177,10 @@ impl Network {
                 return Err(ModelError::DuplicateMotif(m.name.clone()));
             }
             if m.steps == 0 {
-                return Err(ModelError::Invalid(format!("motif '{}' has zero steps", m.name)));
+                return Err(ModelError::Invalid(format!(
+                    "motif '{}' has zero steps",
+                    m.name
+                )));
             }
             shape(format!("{}.x_init", m.name), m.x_init.shape(), &[n])?;
             check_finite(format!("{}.x_init", m.name), m.x_init.iter())?;
@@ -239,7 +252,13 @@ impl State {
             Drive::Input { b } => self.scratch += b,
             Drive::Loop { u, v } => {
                 ndarray::linalg::general_mat_vec_mul(1.0, v, &self.r, 0.0, &mut self.low_rank);
-                ndarray::linalg::general_mat_vec_mul(1.0, u, &self.low_rank, 1.0, &mut self.scratch);
+                ndarray::linalg::general_mat_vec_mul(
+                    1.0,
+                    u,
+                    &self.low_rank,
+                    1.0,
+                    &mut self.scratch,
+                );
             }
         }
         ndarray::Zip::from(&mut self.x)
@@ -285,7 +304,12 @@ fn flush_denormals(mut x: ArrayViewMut1<f32>) {
 
 /// Runs one motif from `x0` and returns its outputs (steps × D, network scale)
 /// and the final state. Convenience for evaluation and tests, not the control loop.
-pub fn run_motif(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (Array2<f32>, Array1<f32>) {
+pub fn run_motif(
+    net: &Network,
+    m: usize,
+    x0: ArrayView1<f32>,
+    steps: usize,
+) -> (Array2<f32>, Array1<f32>) {
     let mut st = State::new(net);
     st.set(x0);
     let mut out = Array2::zeros((steps, net.outputs()));
@@ -298,7 +322,12 @@ pub fn run_motif(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> 
 
 /// Runs the preparation toward motif `m` from `x0` for `steps` steps and returns
 /// the outputs during the transition and the state at motif onset.
-pub fn run_prep(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (Array2<f32>, Array1<f32>) {
+pub fn run_prep(
+    net: &Network,
+    m: usize,
+    x0: ArrayView1<f32>,
+    steps: usize,
+) -> (Array2<f32>, Array1<f32>) {
     let mut st = State::new(net);
     st.set(x0);
     let mut out = Array2::zeros((steps, net.outputs()));
@@ -313,12 +342,20 @@ pub fn run_prep(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (
 mod tests {
     use super::*;
     use crate::train::bptt::{loss_and_grads, Workspace};
+    use crate::train::config::NetworkConfig;
     use crate::train::trainer::{init_motif, init_network};
     use ndarray::Axis;
 
     fn net(variant: Variant, j_prep: Option<Array2<f32>>) -> Network {
         let prep = Preparation { j_prep, steps: 60 };
-        let mut net = init_network(20, 3, variant, 0.01, 0.001, 1.3, prep, OutputScaling::identity(3), 2);
+        let cfg = NetworkConfig {
+            n: 20,
+            variant,
+            tau: 0.01,
+            dt: 0.001,
+            gain: 1.3,
+        };
+        let mut net = init_network(&cfg, 3, prep, OutputScaling::identity(3), 2);
         net.motifs.push(init_motif(&net, "a", 40, 1));
         net.motifs.push(init_motif(&net, "b", 30, 1));
         net
@@ -342,7 +379,11 @@ mod tests {
                 &mut Workspace::default(),
             );
             let mse = y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32;
-            assert!((mse - fwd.loss).abs() <= 1e-5 * mse.max(1e-6), "{variant:?}: {mse} vs {}", fwd.loss);
+            assert!(
+                (mse - fwd.loss).abs() <= 1e-5 * mse.max(1e-6),
+                "{variant:?}: {mse} vs {}",
+                fwd.loss
+            );
         }
     }
 
@@ -350,11 +391,23 @@ mod tests {
     fn preparation_converges_to_the_motif_start_from_anywhere() {
         let n = 20;
         // A contracting J_prep as well as the pure leak.
-        let jp = Array2::from_shape_fn((n, n), |(i, j)| if i == j { -0.5 } else { 0.02 * ((i * 7 + j * 3) % 5) as f32 - 0.04 });
+        let jp = Array2::from_shape_fn((n, n), |(i, j)| {
+            if i == j {
+                -0.5
+            } else {
+                0.02 * ((i * 7 + j * 3) % 5) as f32 - 0.04
+            }
+        });
         for j_prep in [None, Some(jp)] {
             let net = net(Variant::Input, j_prep);
-            for start in [Array1::from_elem(n, 3.0f32), Array1::from_shape_fn(n, |i| (i as f32).sin())] {
-                let e0 = (&start - &net.motifs[1].x_init).mapv(|v| v * v).sum().sqrt();
+            for start in [
+                Array1::from_elem(n, 3.0f32),
+                Array1::from_shape_fn(n, |i| (i as f32).sin()),
+            ] {
+                let e0 = (&start - &net.motifs[1].x_init)
+                    .mapv(|v| v * v)
+                    .sum()
+                    .sqrt();
                 let (_, x) = run_prep(&net, 1, start.view(), 200);
                 let e = (&x - &net.motifs[1].x_init).mapv(|v| v * v).sum().sqrt();
                 assert!(e < 1e-4 * e0, "residual {e} from {e0}");
