@@ -60,11 +60,14 @@ fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
 #[test]
 fn tick_and_command_never_allocate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = Library::load(&root.join("models/default")).expect("models/default (the shipped library) must exist");
+    let lib = Library::load(&root.join("models/default"))
+        .expect("models/default (the shipped library) must exist");
     let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).unwrap();
     let mut ctl = Controller::new(&lib, &arm, &Params::default()).unwrap();
     let idx = |n: &str| lib.network.motif_index(n).unwrap() as u16;
-    let q = |names: &[&str]| MotifQueue::from_slice(&names.iter().map(|n| idx(n)).collect::<Vec<_>>()).unwrap();
+    let q = |names: &[&str]| {
+        MotifQueue::from_slice(&names.iter().map(|n| idx(n)).collect::<Vec<_>>()).unwrap()
+    };
     // Commands are Copy values built by the parser outside the loop.
     let script = [
         (10, Command::Run(q(&["circle", "wave"]))),

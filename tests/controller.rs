@@ -13,14 +13,18 @@ use motif::{
 
 fn setup(params: &Params) -> (Library, ArmModel, Controller) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = Library::load(&root.join("models/default")).expect("models/default (the shipped library) must exist");
+    let lib = Library::load(&root.join("models/default"))
+        .expect("models/default (the shipped library) must exist");
     let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).unwrap();
     let ctl = Controller::new(&lib, &arm, params).unwrap();
     (lib, arm, ctl)
 }
 
 fn queue(lib: &Library, names: &[&str]) -> MotifQueue {
-    let idx: Vec<u16> = names.iter().map(|n| lib.network.motif_index(n).unwrap() as u16).collect();
+    let idx: Vec<u16> = names
+        .iter()
+        .map(|n| lib.network.motif_index(n).unwrap() as u16)
+        .collect();
     MotifQueue::from_slice(&idx).unwrap()
 }
 
@@ -46,10 +50,18 @@ fn check_limits(arm: &ArmModel, samples: &[Sample]) {
         let dt = w[1].t - w[0].t;
         for j in 0..w[1].len {
             let q = w[1].position[j];
-            assert!(q >= pos[j].0 - 1e-12 && q <= pos[j].1 + 1e-12, "joint {j} out of range: {q}");
+            assert!(
+                q >= pos[j].0 - 1e-12 && q <= pos[j].1 + 1e-12,
+                "joint {j} out of range: {q}"
+            );
             if dt > 0.0 {
                 let v = (q - w[0].position[j]).abs() / dt;
-                assert!(v <= vmax[j] * (1.0 + 1e-9), "joint {j} at {v} rad/s > {} at t={}", vmax[j], w[1].t);
+                assert!(
+                    v <= vmax[j] * (1.0 + 1e-9),
+                    "joint {j} at {v} rad/s > {} at t={}",
+                    vmax[j],
+                    w[1].t
+                );
             }
         }
     }
@@ -59,7 +71,8 @@ fn check_limits(arm: &ArmModel, samples: &[Sample]) {
 fn follows_the_library_motif() {
     let (lib, arm, mut ctl) = setup(&Params::default());
     let m = lib.network.motif_index("circle").unwrap();
-    ctl.command(1, Command::Run(queue(&lib, &["circle"]))).unwrap();
+    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
+        .unwrap();
     let reference = reference(&lib, m);
     let dt = f64::from(lib.network.dt);
     let mut samples = Vec::new();
@@ -76,7 +89,8 @@ fn follows_the_library_motif() {
             if x >= 0.0 && (x.ceil() as usize) < reference.len() {
                 let (i, f) = (x.floor() as usize, x - x.floor());
                 for j in 0..s.len {
-                    let y = reference[i][j] + f * (reference[(i + 1).min(reference.len() - 1)][j] - reference[i][j]);
+                    let y = reference[i][j]
+                        + f * (reference[(i + 1).min(reference.len() - 1)][j] - reference[i][j]);
                     max_err = max_err.max((s.position[j] - y).abs());
                 }
                 compared += 1;
@@ -87,7 +101,10 @@ fn follows_the_library_motif() {
         }
     }
     assert!(compared > 2500, "only {compared} executing samples");
-    assert!(max_err < 0.01, "max deviation from the library's own run: {max_err} rad");
+    assert!(
+        max_err < 0.01,
+        "max deviation from the library's own run: {max_err} rad"
+    );
     assert_eq!(ctl.phase(), Phase::Holding);
     check_limits(&arm, &samples);
 }
@@ -121,20 +138,28 @@ fn preemptions_and_speed_keep_velocity_limits() {
 fn late_ticks_do_not_stretch_a_motif() {
     let run = |gap_every: u64| {
         let (lib, _, mut ctl) = setup(&Params::default());
-        ctl.command(1, Command::Run(queue(&lib, &["wave"]))).unwrap();
+        ctl.command(1, Command::Run(queue(&lib, &["wave"])))
+            .unwrap();
         let mut t = 0.0;
         let mut k = 0u64;
         while ctl.phase() != Phase::Holding && t < 20.0 {
             k += 1;
             // Every `gap_every` ticks the loop wakes 23 ms late.
-            t += if gap_every > 0 && k % gap_every == 0 { 0.023 } else { 0.001 };
+            t += if gap_every > 0 && k % gap_every == 0 {
+                0.023
+            } else {
+                0.001
+            };
             ctl.tick(t);
         }
         t
     };
     let smooth = run(0);
     let jittery = run(50);
-    assert!((smooth - jittery).abs() < 0.03, "motif ended at {smooth} s vs {jittery} s with late ticks");
+    assert!(
+        (smooth - jittery).abs() < 0.03,
+        "motif ended at {smooth} s vs {jittery} s with late ticks"
+    );
 }
 
 #[test]
@@ -144,7 +169,8 @@ fn stop_decelerates_then_holds_and_hold_freezes() {
         ..Params::default()
     };
     let (lib, arm, mut ctl) = setup(&params);
-    ctl.command(1, Command::Run(queue(&lib, &["circle"]))).unwrap();
+    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
+        .unwrap();
     let mut samples = Vec::new();
     let mut k = 0u64;
     let mut tick = |ctl: &mut Controller, n: u64, out: &mut Vec<Sample>| {
@@ -166,10 +192,14 @@ fn stop_decelerates_then_holds_and_hold_freezes() {
     // Velocity decays through the ramp: the last moving ticks are slow.
     let speed = |s: &Sample| s.velocities().iter().map(|v| v.abs()).fold(0.0, f64::max);
     let n = samples.len();
-    assert!(speed(&samples[n - 110]) < 0.05, "still moving fast at the end of the stop ramp");
+    assert!(
+        speed(&samples[n - 110]) < 0.05,
+        "still moving fast at the end of the stop ramp"
+    );
     check_limits(&arm, &samples);
 
-    ctl.command(3, Command::Run(queue(&lib, &["wave"]))).unwrap();
+    ctl.command(3, Command::Run(queue(&lib, &["wave"])))
+        .unwrap();
     tick(&mut ctl, 300, &mut samples);
     ctl.command(4, Command::Hold).unwrap();
     tick(&mut ctl, 1, &mut samples);
@@ -183,7 +213,8 @@ fn stop_decelerates_then_holds_and_hold_freezes() {
 #[test]
 fn non_finite_output_holds_last_safe_posture() {
     let (lib, _, mut ctl) = setup(&Params::default());
-    ctl.command(1, Command::Run(queue(&lib, &["circle"]))).unwrap();
+    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
+        .unwrap();
     let mut last = ctl.tick(0.001);
     for k in 2..400 {
         last = ctl.tick(k as f64 * 1e-3);
@@ -201,7 +232,8 @@ fn non_finite_output_holds_last_safe_posture() {
     let snap = ctl.snapshot();
     assert!(snap.fault.is_some() && snap.faults >= 1);
     // A new command recovers from rest state.
-    ctl.command(2, Command::Run(queue(&lib, &["wave"]))).unwrap();
+    ctl.command(2, Command::Run(queue(&lib, &["wave"])))
+        .unwrap();
     for k in 500..1500 {
         let s = ctl.tick(k as f64 * 1e-3);
         assert!(s.positions().iter().all(|q| q.is_finite()));

@@ -167,7 +167,9 @@ impl CommandParser {
             "stop" => no_args(tokens, "stop").map(|()| Command::Stop),
             "hold" => no_args(tokens, "hold").map(|()| Command::Hold),
             "speed" => {
-                let arg = tokens.next().ok_or(CommandError::MissingArgument("speed"))?;
+                let arg = tokens
+                    .next()
+                    .ok_or(CommandError::MissingArgument("speed"))?;
                 no_args(tokens, "speed")?;
                 let value: f64 = arg
                     .parse()
@@ -197,11 +199,16 @@ impl CommandParser {
                 }
                 Ok(Command::Run(q))
             }
-            _ => self.motifs(std::iter::once(first).chain(tokens)).map(Command::Run),
+            _ => self
+                .motifs(std::iter::once(first).chain(tokens))
+                .map(Command::Run),
         }
     }
 
-    fn motifs<'a>(&self, tokens: impl Iterator<Item = &'a str>) -> Result<MotifQueue, CommandError> {
+    fn motifs<'a>(
+        &self,
+        tokens: impl Iterator<Item = &'a str>,
+    ) -> Result<MotifQueue, CommandError> {
         let mut q = MotifQueue::new();
         let mut count = 0usize;
         let mut unknown: Vec<String> = Vec::new();
@@ -227,7 +234,10 @@ impl CommandParser {
             }
         }
         if !unknown.is_empty() {
-            return Err(CommandError::UnknownMotifs { names: unknown, more });
+            return Err(CommandError::UnknownMotifs {
+                names: unknown,
+                more,
+            });
         }
         if count > MAX_QUEUE {
             return Err(CommandError::TooMany {
@@ -239,7 +249,10 @@ impl CommandParser {
     }
 }
 
-fn no_args<'a>(mut rest: impl Iterator<Item = &'a str>, what: &'static str) -> Result<(), CommandError> {
+fn no_args<'a>(
+    mut rest: impl Iterator<Item = &'a str>,
+    what: &'static str,
+) -> Result<(), CommandError> {
     match rest.next() {
         None => Ok(()),
         Some(_) => Err(CommandError::UnexpectedArgument(what)),
@@ -270,7 +283,10 @@ mod tests {
     fn sequences_and_keywords() {
         let p = parser();
         assert_eq!(p.parse("circle wave").unwrap(), Command::Run(q(&[0, 1])));
-        assert_eq!(p.parse("  run lift,circle \n").unwrap(), Command::Run(q(&[3, 0])));
+        assert_eq!(
+            p.parse("  run lift,circle \n").unwrap(),
+            Command::Run(q(&[3, 0]))
+        );
         assert_eq!(p.parse("append wave").unwrap(), Command::Append(q(&[1])));
         assert_eq!(p.parse("STOP").unwrap(), Command::Stop);
         assert_eq!(p.parse("hold").unwrap(), Command::Hold);
@@ -283,14 +299,30 @@ mod tests {
         assert_eq!(p.parse(" \t\n"), Err(CommandError::Empty));
         assert_eq!(p.parse(""), Err(CommandError::Empty));
         match p.parse("circle jump wave spin jump") {
-            Err(CommandError::UnknownMotifs { names, more: 0 }) => assert_eq!(names, ["jump", "spin"]),
+            Err(CommandError::UnknownMotifs { names, more: 0 }) => {
+                assert_eq!(names, ["jump", "spin"])
+            }
             other => panic!("{other:?}"),
         }
-        for bad in ["speed 0", "speed -1", "speed NaN", "speed inf", "speed 1e308", "speed x", "speed"] {
+        for bad in [
+            "speed 0",
+            "speed -1",
+            "speed NaN",
+            "speed inf",
+            "speed 1e308",
+            "speed x",
+            "speed",
+        ] {
             assert!(p.parse(bad).is_err(), "{bad}");
         }
-        assert!(matches!(p.parse("stop now"), Err(CommandError::UnexpectedArgument("stop"))));
-        assert!(matches!(p.parse("append"), Err(CommandError::MissingArgument("append"))));
+        assert!(matches!(
+            p.parse("stop now"),
+            Err(CommandError::UnexpectedArgument("stop"))
+        ));
+        assert!(matches!(
+            p.parse("append"),
+            Err(CommandError::MissingArgument("append"))
+        ));
         let huge = "circle ".repeat(200_000);
         assert!(matches!(p.parse(&huge), Err(CommandError::TooLong { .. })));
         let many = "wave ".repeat(MAX_QUEUE + 1);

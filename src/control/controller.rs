@@ -20,7 +20,11 @@ use super::{
     sequencer::{Action, FaultCode, Phase, RejectReason, Sequencer},
     status::StatusSnapshot,
 };
-use crate::{library::Library, model::{Network, State}, robot::ArmModel};
+use crate::{
+    library::Library,
+    model::{Network, State},
+    robot::ArmModel,
+};
 
 /// Network steps one tick may catch up; beyond that (a stall of hundreds of
 /// ms) the motif is delayed rather than making one tick arbitrarily long.
@@ -32,8 +36,12 @@ const MAX_STRETCH: f64 = 50.0;
 enum Activity {
     /// Initial rest posture, network at rest.
     Rest,
-    Prep { motif: u16 },
-    Motif { motif: u16 },
+    Prep {
+        motif: u16,
+    },
+    Motif {
+        motif: u16,
+    },
     Hold,
 }
 
@@ -105,10 +113,14 @@ impl Controller {
         let limits = JointLimits::from_arm(arm, &names, params.velocity_limit_scale)?;
         for (i, name) in names.iter().enumerate() {
             perm[i] = outputs.iter().position(|o| o == name).ok_or_else(|| {
-                ControlError::Joints(format!("joint `{name}` is not an output of the library (outputs {outputs:?})"))
+                ControlError::Joints(format!(
+                    "joint `{name}` is not an output of the library (outputs {outputs:?})"
+                ))
             })?;
             if names[..i].contains(name) {
-                return Err(ControlError::Joints(format!("joint `{name}` is listed twice")));
+                return Err(ControlError::Joints(format!(
+                    "joint `{name}` is listed twice"
+                )));
             }
         }
         if net.motifs.len() > usize::from(u16::MAX) {
@@ -234,20 +246,26 @@ impl Controller {
     }
 
     fn moving(&self) -> bool {
-        matches!(self.activity, Activity::Prep { .. } | Activity::Motif { .. })
+        matches!(
+            self.activity,
+            Activity::Prep { .. } | Activity::Motif { .. }
+        )
     }
 
     /// Applies a command at the time of the last tick. `id` is echoed in the
     /// status so the sender can match the outcome.
     pub fn command(&mut self, id: u64, cmd: Command) -> Result<(), RejectReason> {
-        let result = self.seq.command(cmd, self.moving()).map(|action| match action {
-            Action::Prepare(m) => {
-                let from = self.q;
-                self.start_prep(m, &from, 0.0);
-            }
-            Action::Hold => self.hold_at(self.q),
-            Action::Stop | Action::Nothing => {}
-        });
+        let result = self
+            .seq
+            .command(cmd, self.moving())
+            .map(|action| match action {
+                Action::Prepare(m) => {
+                    let from = self.q;
+                    self.start_prep(m, &from, 0.0);
+                }
+                Action::Hold => self.hold_at(self.q),
+                Action::Stop | Action::Nothing => {}
+            });
         self.last_command = Some((id, result));
         result
     }
@@ -273,7 +291,9 @@ impl Controller {
             self.phase_time += dt_real * speed;
             self.advance(t, speed);
             if self.moving() {
-                let frac = ((self.phase_time - f64::from(self.k.saturating_sub(1)) * self.dt) / self.dt).clamp(0.0, 1.0);
+                let frac = ((self.phase_time - f64::from(self.k.saturating_sub(1)) * self.dt)
+                    / self.dt)
+                    .clamp(0.0, 1.0);
                 for i in 0..n {
                     raw[i] = self.y_a[i] + frac * (self.y_b[i] - self.y_a[i]);
                 }
@@ -285,11 +305,18 @@ impl Controller {
             }
         }
         let mut qn = [0.0; MAX_JOINTS];
-        if self.limits.apply(&raw[..n], &self.q[..n], dt_real, &mut qn[..n]) {
+        if self
+            .limits
+            .apply(&raw[..n], &self.q[..n], dt_real, &mut qn[..n])
+        {
             self.limited_ticks += 1;
         }
         for i in 0..n {
-            self.v[i] = if dt_real > 0.0 { (qn[i] - self.q[i]) / dt_real } else { 0.0 };
+            self.v[i] = if dt_real > 0.0 {
+                (qn[i] - self.q[i]) / dt_real
+            } else {
+                0.0
+            };
         }
         self.q = qn;
         self.ticks += 1;
@@ -310,7 +337,11 @@ impl Controller {
         while self.moving() && self.phase_time >= f64::from(self.k) * self.dt && budget > 0 {
             if self.k >= self.total {
                 self.phase_time -= f64::from(self.total) * self.dt;
-                let started = if speed > 0.0 { t - self.phase_time / speed } else { t };
+                let started = if speed > 0.0 {
+                    t - self.phase_time / speed
+                } else {
+                    t
+                };
                 self.finish_activity(started);
                 continue;
             }
@@ -322,7 +353,10 @@ impl Controller {
 
     fn step_network(&mut self) {
         match self.activity {
-            Activity::Prep { motif } => self.state.step_prep(&self.net, usize::from(motif), self.prep_alpha),
+            Activity::Prep { motif } => {
+                self.state
+                    .step_prep(&self.net, usize::from(motif), self.prep_alpha)
+            }
             Activity::Motif { motif } => self.state.step_motif(&self.net, usize::from(motif)),
             _ => return,
         }
@@ -371,7 +405,12 @@ impl Controller {
         let n = self.len();
         let s = self
             .limits
-            .prep_stretch(&from[..n], &self.start_posture[usize::from(m)][..n], self.tau, self.seq.speed())
+            .prep_stretch(
+                &from[..n],
+                &self.start_posture[usize::from(m)][..n],
+                self.tau,
+                self.seq.speed(),
+            )
             .min(MAX_STRETCH);
         self.stretch = s;
         self.prep_alpha = self.net.alpha() / s as f32;

@@ -25,7 +25,11 @@ const PREP_PLANNING_SHARE: f64 = 0.7;
 
 impl JointLimits {
     /// Limits of `names` (in that order) from `arm`, velocity scaled by `velocity_scale`.
-    pub fn from_arm(arm: &ArmModel, names: &[String], velocity_scale: f64) -> Result<Self, ControlError> {
+    pub fn from_arm(
+        arm: &ArmModel,
+        names: &[String],
+        velocity_scale: f64,
+    ) -> Result<Self, ControlError> {
         if names.len() > MAX_JOINTS {
             return Err(ControlError::Joints(format!(
                 "{} joints configured; this build supports at most {MAX_JOINTS}",
@@ -39,13 +43,17 @@ impl JointLimits {
             velocity: [0.0; MAX_JOINTS],
         };
         for (i, name) in names.iter().enumerate() {
-            let j = arm.joints().iter().find(|j| &j.name == name).ok_or_else(|| {
-                ControlError::Joints(format!(
-                    "joint `{name}` is not a movable joint of {} (has {:?})",
-                    arm.source_name(),
-                    arm.joint_names()
-                ))
-            })?;
+            let j = arm
+                .joints()
+                .iter()
+                .find(|j| &j.name == name)
+                .ok_or_else(|| {
+                    ControlError::Joints(format!(
+                        "joint `{name}` is not a movable joint of {} (has {:?})",
+                        arm.source_name(),
+                        arm.joint_names()
+                    ))
+                })?;
             l.lower[i] = j.lower;
             l.upper[i] = j.upper;
             l.velocity[i] = j.velocity * velocity_scale;
@@ -83,7 +91,8 @@ impl JointLimits {
     pub fn prep_stretch(&self, from: &[f64], to: &[f64], tau: f64, speed: f64) -> f64 {
         let mut s: f64 = 1.0;
         for i in 0..self.len {
-            let need = speed * (to[i] - from[i]).abs() / (tau * self.velocity[i] * PREP_PLANNING_SHARE);
+            let need =
+                speed * (to[i] - from[i]).abs() / (tau * self.velocity[i] * PREP_PLANNING_SHARE);
             if need.is_finite() {
                 s = s.max(need);
             }

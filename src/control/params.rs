@@ -109,7 +109,8 @@ impl Params {
             };
             map.insert(Value::String(name.trim().to_string()), value);
         }
-        let params: Params = serde_norway::from_value(Value::Mapping(map)).map_err(|e| ControlError::Params(e.to_string()))?;
+        let params: Params = serde_norway::from_value(Value::Mapping(map))
+            .map_err(|e| ControlError::Params(e.to_string()))?;
         params.validate()?;
         Ok(params)
     }
@@ -117,40 +118,86 @@ impl Params {
     pub fn validate(&self) -> Result<(), ControlError> {
         let pos = |v: f64| v.is_finite() && v > 0.0;
         if !(pos(self.loop_rate_hz) && self.loop_rate_hz <= 10_000.0) {
-            return Err(invalid("loop_rate_hz", format!("{} is not in (0, 10000]", self.loop_rate_hz)));
+            return Err(invalid(
+                "loop_rate_hz",
+                format!("{} is not in (0, 10000]", self.loop_rate_hz),
+            ));
         }
         if !(self.preparation_tau.is_finite() && (0.0..=1000.0).contains(&self.preparation_tau)) {
-            return Err(invalid("preparation_tau", format!("{} is not in [0, 1000] (0 = library default)", self.preparation_tau)));
+            return Err(invalid(
+                "preparation_tau",
+                format!(
+                    "{} is not in [0, 1000] (0 = library default)",
+                    self.preparation_tau
+                ),
+            ));
         }
         if !(pos(self.status_rate_hz) && self.status_rate_hz <= self.loop_rate_hz) {
-            return Err(invalid("status_rate_hz", format!("{} must be positive and at most loop_rate_hz", self.status_rate_hz)));
+            return Err(invalid(
+                "status_rate_hz",
+                format!(
+                    "{} must be positive and at most loop_rate_hz",
+                    self.status_rate_hz
+                ),
+            ));
         }
         if self.spin_us as f64 > 1e6 / self.loop_rate_hz {
-            return Err(invalid("spin_us", format!("{} µs is longer than a loop period", self.spin_us)));
+            return Err(invalid(
+                "spin_us",
+                format!("{} µs is longer than a loop period", self.spin_us),
+            ));
         }
-        if !(pos(self.speed_min) && pos(self.speed_max) && self.speed_min <= self.speed_max && self.speed_max <= 100.0) {
+        if !(pos(self.speed_min)
+            && pos(self.speed_max)
+            && self.speed_min <= self.speed_max
+            && self.speed_max <= 100.0)
+        {
             return Err(invalid(
                 "speed_min",
-                format!("speed bounds [{}, {}] must satisfy 0 < min <= max <= 100", self.speed_min, self.speed_max),
+                format!(
+                    "speed bounds [{}, {}] must satisfy 0 < min <= max <= 100",
+                    self.speed_min, self.speed_max
+                ),
             ));
         }
         if !(self.speed.is_finite() && (self.speed_min..=self.speed_max).contains(&self.speed)) {
-            return Err(invalid("speed", format!("{} is outside [{}, {}]", self.speed, self.speed_min, self.speed_max)));
+            return Err(invalid(
+                "speed",
+                format!(
+                    "{} is outside [{}, {}]",
+                    self.speed, self.speed_min, self.speed_max
+                ),
+            ));
         }
         if !(pos(self.velocity_limit_scale) && self.velocity_limit_scale <= 1.0) {
-            return Err(invalid("velocity_limit_scale", format!("{} is not in (0, 1]", self.velocity_limit_scale)));
+            return Err(invalid(
+                "velocity_limit_scale",
+                format!("{} is not in (0, 1]", self.velocity_limit_scale),
+            ));
         }
         if !(self.stop_time.is_finite() && (0.0..=60.0).contains(&self.stop_time)) {
-            return Err(invalid("stop_time", format!("{} s is not in [0, 60]", self.stop_time)));
+            return Err(invalid(
+                "stop_time",
+                format!("{} s is not in [0, 60]", self.stop_time),
+            ));
         }
         if !pos(self.watchdog_ms) {
-            return Err(invalid("watchdog_ms", format!("{} must be positive", self.watchdog_ms)));
+            return Err(invalid(
+                "watchdog_ms",
+                format!("{} must be positive", self.watchdog_ms),
+            ));
         }
         if !pos(self.stall_timeout) {
-            return Err(invalid("stall_timeout", format!("{} must be positive", self.stall_timeout)));
+            return Err(invalid(
+                "stall_timeout",
+                format!("{} must be positive", self.stall_timeout),
+            ));
         }
         if !(1..=1 << 20).contains(&self.max_command_bytes) {
-            return Err(invalid("max_command_bytes", format!("{} is not in [1, 1048576]", self.max_command_bytes)));
+            return Err(invalid(
+                "max_command_bytes",
+                format!("{} is not in [1, 1048576]", self.max_command_bytes),
+            ));
         }
         if self.trajectory_decimation == 0 {
             return Err(invalid("trajectory_decimation", "must be at least 1"));
@@ -177,7 +224,9 @@ fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
     let mut found = false;
     // `/**` applies to every node; our own section wins over it.
     for key in ["/**", NODE_NAME, &format!("/{NODE_NAME}")] {
-        let Some(section) = root.get(key) else { continue };
+        let Some(section) = root.get(key) else {
+            continue;
+        };
         let params = section
             .get("ros__parameters")
             .ok_or_else(|| bad(format!("`{key}` has no `ros__parameters`")))?;
@@ -190,7 +239,9 @@ fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
         found = true;
     }
     if !found {
-        return Err(bad(format!("no `{NODE_NAME}:` (or `/**:`) section with `ros__parameters`")));
+        return Err(bad(format!(
+            "no `{NODE_NAME}:` (or `/**:`) section with `ros__parameters`"
+        )));
     }
     Ok(merged)
 }
@@ -208,7 +259,11 @@ mod tests {
     #[test]
     fn file_then_overrides() {
         let f = write("motif_controller:\n  ros__parameters:\n    loop_rate_hz: 500.0\n    publish_joint_states: false\n");
-        let p = Params::load(Some(f.path()), &["publish_joint_states:=true".into(), "speed_max:=3".into()]).unwrap();
+        let p = Params::load(
+            Some(f.path()),
+            &["publish_joint_states:=true".into(), "speed_max:=3".into()],
+        )
+        .unwrap();
         assert_eq!(p.loop_rate_hz, 500.0);
         assert!(p.publish_joint_states);
         assert_eq!(p.speed_max, 3.0);
@@ -230,7 +285,10 @@ mod tests {
         let e = Params::load(None, &["speed".into()]).unwrap_err();
         assert!(e.to_string().contains("name:=value"), "{e}");
         let e = Params::load(None, &["loop_rate_hz:=fast".into()]).unwrap_err();
-        assert!(e.to_string().contains("loop_rate_hz") || e.to_string().contains("invalid type"), "{e}");
+        assert!(
+            e.to_string().contains("loop_rate_hz") || e.to_string().contains("invalid type"),
+            "{e}"
+        );
         let f = write("other_node:\n  ros__parameters: {}\n");
         let e = Params::load(Some(f.path()), &[]).unwrap_err();
         assert!(e.to_string().contains("motif_controller"), "{e}");

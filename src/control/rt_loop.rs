@@ -113,7 +113,17 @@ pub fn spawn_loop(
     let (stop2, beat2) = (Arc::clone(&stop), Arc::clone(&heartbeat));
     let thread = std::thread::Builder::new()
         .name("control-loop".into())
-        .spawn(move || run(&mut controller, config, &commands, &samples, &status, &stop2, &beat2))
+        .spawn(move || {
+            run(
+                &mut controller,
+                config,
+                &commands,
+                &samples,
+                &status,
+                &stop2,
+                &beat2,
+            )
+        })
         .map_err(|e| ControlError::Thread(format!("spawn: {e}")))?;
     Ok(LoopHandle {
         stop,

@@ -35,7 +35,9 @@ pub enum FaultCode {
 impl FaultCode {
     pub fn message(self) -> &'static str {
         match self {
-            FaultCode::NonFiniteOutput => "network output was not finite; holding the last safe posture",
+            FaultCode::NonFiniteOutput => {
+                "network output was not finite; holding the last safe posture"
+            }
             FaultCode::LoopOverrun => "control tick started later than the watchdog limit",
         }
     }
@@ -114,7 +116,10 @@ impl Sequencer {
             Command::Run(q) => {
                 self.stop = None;
                 self.queue = q;
-                Ok(self.queue.pop_front().map_or(Action::Nothing, Action::Prepare))
+                Ok(self
+                    .queue
+                    .pop_front()
+                    .map_or(Action::Nothing, Action::Prepare))
             }
             Command::Append(q) => {
                 // An append while stopping or at rest starts the motion again,
@@ -126,7 +131,10 @@ impl Sequencer {
                     Ok(Action::Nothing)
                 } else {
                     self.stop = None;
-                    Ok(self.queue.pop_front().map_or(Action::Nothing, Action::Prepare))
+                    Ok(self
+                        .queue
+                        .pop_front()
+                        .map_or(Action::Nothing, Action::Prepare))
                 }
             }
             Command::Hold => {
@@ -223,9 +231,13 @@ mod tests {
         let mut s = Sequencer::new(1.0, 0.5);
         let full = MotifQueue::from_slice(&[0; crate::control::MAX_QUEUE]).unwrap();
         s.command(Command::Run(full), false).unwrap();
-        s.command(Command::Append(MotifQueue::from_slice(&[1]).unwrap()), true).unwrap();
+        s.command(Command::Append(MotifQueue::from_slice(&[1]).unwrap()), true)
+            .unwrap();
         assert_eq!(
-            s.command(Command::Append(MotifQueue::from_slice(&[1, 1]).unwrap()), true),
+            s.command(
+                Command::Append(MotifQueue::from_slice(&[1, 1]).unwrap()),
+                true
+            ),
             Err(RejectReason::QueueFull)
         );
         assert_eq!(s.queue().len(), crate::control::MAX_QUEUE);

@@ -55,7 +55,11 @@ const MAX_ECHO: usize = 120;
 
 impl CommandRecord {
     pub fn new(id: u64, text: &str) -> Self {
-        let mut t: String = text.chars().take(MAX_ECHO).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let mut t: String = text
+            .chars()
+            .take(MAX_ECHO)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         if text.chars().nth(MAX_ECHO).is_some() {
             t.push('…');
         }
@@ -99,10 +103,18 @@ pub struct NodeStatus {
     /// Last error message of any kind (command rejections included).
     pub last_error: Option<String>,
     pub stalled: bool,
+    /// Fault and watchdog counts already reported.
+    pub faults_seen: u64,
+    pub watchdog_seen: u64,
 }
 
 /// `~/status` JSON for `snap`; `wall_epoch` is the wall-clock time of controller time 0.
-pub fn status_json(snap: &StatusSnapshot, names: &[String], node: &NodeStatus, wall_epoch: f64) -> String {
+pub fn status_json(
+    snap: &StatusSnapshot,
+    names: &[String],
+    node: &NodeStatus,
+    wall_epoch: f64,
+) -> String {
     let name = |i: u16| names.get(usize::from(i)).map_or("?", String::as_str);
     let doc = StatusJson {
         stamp: wall_epoch + snap.t,

@@ -195,7 +195,18 @@ mod tests {
 
     #[test]
     fn buckets_are_monotonic_and_cover_their_values() {
-        for ns in [0u64, 99, 100, 99_999, 100_000, 999_999, 1_000_000, 99_999_999, 100_000_000, u64::MAX] {
+        for ns in [
+            0u64,
+            99,
+            100,
+            99_999,
+            100_000,
+            999_999,
+            1_000_000,
+            99_999_999,
+            100_000_000,
+            u64::MAX,
+        ] {
             let b = bucket(ns);
             assert!(b < BUCKETS);
             assert!(upper_edge(b) >= ns, "{ns}");
