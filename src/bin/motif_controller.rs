@@ -319,7 +319,16 @@ fn run() -> Result<()> {
         if let Some(reason) = &rec.reason {
             node.rejected += 1;
             node.last_error = Some(format!("command rejected: {reason}"));
-            tracing::warn!("command {id} `{}` rejected: {reason}", rec.text);
+            // A flood of bad commands must not flood the log too.
+            if node.rejected <= 10 || node.rejected.is_power_of_two() {
+                tracing::warn!(
+                    "command {id} `{}` rejected: {reason} ({} rejected so far)",
+                    rec.text,
+                    node.rejected
+                );
+            } else {
+                tracing::debug!("command {id} `{}` rejected: {reason}", rec.text);
+            }
         } else {
             tracing::info!("command {id} `{}`", rec.text);
         }
