@@ -88,7 +88,7 @@ fn tick_and_command_never_allocate() {
     for k in 0..2600u64 {
         let t = k as f64 * 1e-3;
         // Uneven ticks (a late one every 97) exercise the catch-up path.
-        let t = if k % 97 == 0 { t + 0.0007 } else { t };
+        let t = if k.is_multiple_of(97) { t + 0.0007 } else { t };
         let (sample, n) = counted(|| {
             if script_i < script.len() && script[script_i].0 == k {
                 let _ = ctl.command(k, script[script_i].1);

@@ -7,6 +7,9 @@
 //! the URDF. Needs `scripts/setup_test_env.sh` (venv at `.venv/`); without it
 //! the test skips loudly unless `MOTIF_REQUIRE_INTEROP` is set.
 
+// Joint-indexed loops over several parallel arrays read best with an index.
+#![allow(clippy::needless_range_loop)]
+
 use std::{
     io::{BufRead, BufReader, Write},
     path::{Path, PathBuf},

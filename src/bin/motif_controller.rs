@@ -158,7 +158,7 @@ impl Outputs {
         };
         Self::offer(&self.joint_commands, js, &mut self.dropped);
         Self::offer(&self.joint_states, js, &mut self.dropped);
-        if s.seq % self.decimation == 0 {
+        if s.seq.is_multiple_of(self.decimation) {
             let ahead = RosDuration::from_std(Duration::from_secs_f64(
                 self.period * self.decimation as f64,
             ));

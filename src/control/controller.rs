@@ -179,8 +179,9 @@ impl Controller {
         if !c.network_posture(&mut rest) {
             return Err(ControlError::Joints("rest posture is not finite".into()));
         }
-        for i in 0..c.len() {
-            rest[i] = rest[i].clamp(c.limits.lower[i], c.limits.upper[i]);
+        let l = &c.limits;
+        for ((r, lo), hi) in rest.iter_mut().zip(&l.lower).zip(&l.upper).take(l.len) {
+            *r = r.clamp(*lo, *hi);
         }
         c.rest = rest;
         c.q = rest;
@@ -294,8 +295,8 @@ impl Controller {
                 let frac = ((self.phase_time - f64::from(self.k.saturating_sub(1)) * self.dt)
                     / self.dt)
                     .clamp(0.0, 1.0);
-                for i in 0..n {
-                    raw[i] = self.y_a[i] + frac * (self.y_b[i] - self.y_a[i]);
+                for ((r, a), b) in raw.iter_mut().zip(&self.y_a).zip(&self.y_b).take(n) {
+                    *r = a + frac * (b - a);
                 }
                 if halted {
                     self.hold_at(raw);
@@ -311,9 +312,9 @@ impl Controller {
         {
             self.limited_ticks += 1;
         }
-        for i in 0..n {
-            self.v[i] = if dt_real > 0.0 {
-                (qn[i] - self.q[i]) / dt_real
+        for ((v, new), old) in self.v.iter_mut().zip(&qn).zip(&self.q).take(n) {
+            *v = if dt_real > 0.0 {
+                (new - old) / dt_real
             } else {
                 0.0
             };
@@ -440,11 +441,10 @@ impl Controller {
         self.state.output(&self.net, &mut self.y_net.view_mut());
         let s = &self.net.scaling;
         let mut finite = true;
-        for i in 0..self.limits.len {
-            let j = self.perm[i];
+        for (o, &j) in out.iter_mut().zip(&self.perm).take(self.limits.len) {
             let y = f64::from(s.offset[j]) + f64::from(s.scale[j]) * f64::from(self.y_net[j]);
             finite &= y.is_finite();
-            out[i] = y;
+            *o = y;
         }
         finite
     }
