@@ -1,0 +1,455 @@
+//! The ROS 2 node: loads a motif library, runs the control loop at a fixed
+//! rate and streams joint commands (DESIGN.md §4, docs/running.md).
+//!
+//! ```sh
+//! motif_controller --params-file config/motif_controller.yaml -p loop_rate_hz:=500
+//! motif_controller --ros-args --params-file config/motif_controller.yaml -p publish_joint_states:=true
+//! ```
+
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{bail, Context, Result};
+use crossbeam_channel::{bounded, select, Sender, TrySendError};
+use motif::{
+    control::{
+        motifs_json, spawn_loop, status_json, CommandParser, CommandRecord, Controller, LoopConfig,
+        LoopInput, NodeStatus, Params, RejectReason, Sample, StatusSnapshot,
+    },
+    library::Library,
+    robot::ArmModel,
+    ros::{
+        msgs::{
+            Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
+            JointTrajectoryPoint, StringMsg, Time,
+        },
+        NodeSpec, QosSpec, TransportBuilder,
+    },
+};
+
+const USAGE: &str = "usage: motif_controller [--ros-args] [--params-file FILE] [-p name:=value]...
+
+Parameters (see config/motif_controller.yaml): library, urdf, joint_names,
+loop_rate_hz, preparation_tau, spin_us, status_rate_hz, publish_commands,
+publish_joint_commands, publish_joint_states, publish_trajectory,
+trajectory_decimation, speed, speed_min, speed_max, velocity_limit_scale,
+stop_time, watchdog_ms, stall_timeout, max_command_bytes, autostart.
+ROS_DOMAIN_ID selects the DDS domain.";
+
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    SHUTDOWN.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() -> Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic.
+        let prev = unsafe {
+            libc::signal(
+                sig,
+                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
+        if prev == libc::SIG_ERR {
+            bail!("cannot install handler for signal {sig}");
+        }
+    }
+    Ok(())
+}
+
+struct Args {
+    params_file: Option<PathBuf>,
+    overrides: Vec<String>,
+}
+
+fn parse_args() -> Result<Option<Args>> {
+    let mut args = Args {
+        params_file: None,
+        overrides: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => return Ok(None),
+            // ROS launch passes these; our own flags mean the same inside and outside.
+            "--ros-args" | "--" => {}
+            "--params-file" => {
+                args.params_file = Some(it.next().context("--params-file needs a file")?.into())
+            }
+            "-p" | "--param" => args
+                .overrides
+                .push(it.next().context("-p needs name:=value")?),
+            "-r" | "--remap" => {
+                let r = it.next().context("-r needs from:=to")?;
+                // Launch adds `__node:=` / `__ns:=`; renaming is not supported, so
+                // only accept the names we already use.
+                if r != "__node:=motif_controller" && r != "__ns:=/" {
+                    bail!("remapping `{r}` is not supported");
+                }
+            }
+            other if other.starts_with("--params-file=") => {
+                args.params_file = Some(other.trim_start_matches("--params-file=").into())
+            }
+            other => bail!("unexpected argument `{other}`\n{USAGE}"),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn wall_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn ros_time(secs: f64) -> Time {
+    let sec = secs.floor();
+    Time {
+        sec: sec.clamp(0.0, f64::from(i32::MAX)) as i32,
+        nanosec: (((secs - sec) * 1e9) as u32).min(999_999_999),
+    }
+}
+
+/// Transport-side outputs; any of them may be switched off.
+struct Outputs {
+    commands: Option<Sender<Float64MultiArray>>,
+    joint_commands: Option<Sender<JointState>>,
+    joint_states: Option<Sender<JointState>>,
+    trajectory: Option<Sender<JointTrajectory>>,
+    status: Sender<StringMsg>,
+    names: Vec<String>,
+    wall_epoch: f64,
+    decimation: u64,
+    period: f64,
+    dropped: u64,
+}
+
+impl Outputs {
+    fn offer<M>(tx: &Option<Sender<M>>, msg: impl FnOnce() -> M, dropped: &mut u64) {
+        if let Some(tx) = tx {
+            if let Err(TrySendError::Full(_)) = tx.try_send(msg()) {
+                *dropped += 1;
+            }
+        }
+    }
+
+    fn sample(&mut self, s: &Sample) {
+        let stamp = ros_time(self.wall_epoch + s.t);
+        Self::offer(
+            &self.commands,
+            || Float64MultiArray::from_slice(s.positions()),
+            &mut self.dropped,
+        );
+        let js = || JointState {
+            header: Header {
+                stamp,
+                frame_id: String::new(),
+            },
+            name: self.names.clone(),
+            position: s.positions().to_vec(),
+            velocity: s.velocities().to_vec(),
+            effort: Vec::new(),
+        };
+        Self::offer(&self.joint_commands, js, &mut self.dropped);
+        Self::offer(&self.joint_states, js, &mut self.dropped);
+        if s.seq.is_multiple_of(self.decimation) {
+            let ahead = RosDuration::from_std(Duration::from_secs_f64(
+                self.period * self.decimation as f64,
+            ));
+            Self::offer(
+                &self.trajectory,
+                || JointTrajectory {
+                    header: Header {
+                        stamp,
+                        frame_id: String::new(),
+                    },
+                    joint_names: self.names.clone(),
+                    points: vec![JointTrajectoryPoint {
+                        positions: s.positions().to_vec(),
+                        velocities: s.velocities().to_vec(),
+                        accelerations: Vec::new(),
+                        effort: Vec::new(),
+                        time_from_start: ahead,
+                    }],
+                },
+                &mut self.dropped,
+            );
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,rustdds=warn,ros2_client=warn")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("motif_controller: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let Some(args) = parse_args()? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    let params =
+        Params::load(args.params_file.as_deref(), &args.overrides).context("loading parameters")?;
+    let lib = Library::load(&params.library)
+        .with_context(|| format!("loading library {}", params.library.display()))?;
+    let arm = ArmModel::from_urdf_file(&params.urdf)
+        .with_context(|| format!("loading URDF {}", params.urdf.display()))?;
+    let controller = Controller::new(&lib, &arm, &params).context("configuring the controller")?;
+    let names = controller.joint_names().to_vec();
+    let motif_names: Vec<String> = lib.network.motifs.iter().map(|m| m.name.clone()).collect();
+    let parser = CommandParser::new(
+        motif_names.clone(),
+        params.speed_min,
+        params.speed_max,
+        params.max_command_bytes,
+    );
+    tracing::info!(
+        "library {} ({} motifs: {}), joints {:?}, loop {} Hz, preparation {} network steps",
+        params.library.display(),
+        motif_names.len(),
+        motif_names.join(" "),
+        names,
+        params.loop_rate_hz,
+        controller.prep_steps()
+    );
+    install_signal_handlers()?;
+
+    let mut b = TransportBuilder::new(NodeSpec::new("motif_controller"));
+    let sample_cap = 64;
+    let commands = params
+        .publish_commands
+        .then(|| {
+            b.publish::<Float64MultiArray>(
+                "/forward_position_controller/commands",
+                QosSpec::DEFAULT,
+                sample_cap,
+            )
+        })
+        .transpose()?;
+    let joint_commands = params
+        .publish_joint_commands
+        .then(|| b.publish::<JointState>("~/joint_commands", QosSpec::DEFAULT, sample_cap))
+        .transpose()?;
+    let joint_states = params
+        .publish_joint_states
+        .then(|| b.publish::<JointState>("/joint_states", QosSpec::DEFAULT, sample_cap))
+        .transpose()?;
+    let trajectory = params
+        .publish_trajectory
+        .then(|| {
+            b.publish::<JointTrajectory>(
+                "/joint_trajectory_controller/joint_trajectory",
+                QosSpec::DEFAULT,
+                16,
+            )
+        })
+        .transpose()?;
+    let status_tx = b.publish::<StringMsg>("~/status", QosSpec::DEFAULT, 16)?;
+    let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
+    // Bounded: a flood beyond this is dropped (and counted) by the transport.
+    let sequence_rx = b.subscribe::<StringMsg>("~/sequence", QosSpec::DEFAULT, 256)?;
+    let transport = b.spawn().context("starting the ROS transport")?;
+    motifs_tx.send(StringMsg::new(motifs_json(&lib.network)))?;
+
+    let (cmd_tx, cmd_rx) = bounded::<LoopInput>(64);
+    let (sample_tx, sample_rx) = bounded::<Sample>(1024);
+    let (snap_tx, snap_rx) = bounded::<StatusSnapshot>(16);
+    let period = 1.0 / params.loop_rate_hz;
+    let config = LoopConfig {
+        period: Duration::from_secs_f64(period),
+        spin: Duration::from_micros(params.spin_us),
+        status_period: Duration::from_secs_f64(1.0 / params.status_rate_hz),
+        watchdog: Duration::from_secs_f64(params.watchdog_ms * 1e-3),
+    };
+    let wall_epoch = wall_now();
+    let handle = spawn_loop(controller, config, cmd_rx, sample_tx, snap_tx)?;
+
+    let mut out = Outputs {
+        commands,
+        joint_commands,
+        joint_states,
+        trajectory,
+        status: status_tx,
+        names,
+        wall_epoch,
+        decimation: u64::from(params.trajectory_decimation),
+        period,
+        dropped: 0,
+    };
+    let mut node = NodeStatus::default();
+    let mut next_id = 1u64;
+    let mut last_snap: Option<StatusSnapshot> = None;
+    let mut submit = |text: &str, node: &mut NodeStatus| {
+        let id = next_id;
+        next_id += 1;
+        let mut rec = CommandRecord::new(id, text);
+        match parser.parse(text) {
+            Ok(cmd) => match cmd_tx.try_send(LoopInput::Command(id, cmd)) {
+                Ok(()) => node.accepted += 1,
+                Err(_) => {
+                    rec.accepted = Some(false);
+                    rec.reason = Some(RejectReason::Busy.message().into());
+                }
+            },
+            Err(e) => {
+                rec.accepted = Some(false);
+                rec.reason = Some(e.to_string());
+            }
+        }
+        if let Some(reason) = &rec.reason {
+            node.rejected += 1;
+            node.last_error = Some(format!("command rejected: {reason}"));
+            // A flood of bad commands must not flood the log too.
+            if node.rejected <= 10 || node.rejected.is_power_of_two() {
+                tracing::warn!(
+                    "command {id} `{}` rejected: {reason} ({} rejected so far)",
+                    rec.text,
+                    node.rejected
+                );
+            } else {
+                tracing::debug!("command {id} `{}` rejected: {reason}", rec.text);
+            }
+        } else {
+            tracing::info!("command {id} `{}`", rec.text);
+        }
+        node.last_command = Some(rec);
+    };
+    if !params.autostart.trim().is_empty() {
+        submit(&params.autostart, &mut node);
+    }
+
+    let mut beat = (handle.heartbeat(), Instant::now());
+    let stall = Duration::from_secs_f64(params.stall_timeout);
+    let publish_status = |snap: &StatusSnapshot, node: &NodeStatus, out: &Outputs| {
+        let _ = out.status.try_send(StringMsg::new(status_json(
+            snap,
+            &motif_names,
+            node,
+            wall_epoch,
+        )));
+    };
+    while !SHUTDOWN.load(Ordering::Relaxed) {
+        select! {
+            recv(sequence_rx) -> msg => {
+                if let Ok(msg) = msg {
+                    let rejected_before = node.rejected;
+                    submit(&msg.data, &mut node);
+                    // Rejections are visible at once, not at the next snapshot.
+                    if node.rejected != rejected_before {
+                        if let Some(s) = &last_snap {
+                            publish_status(s, &node, &out);
+                        }
+                    }
+                }
+            }
+            recv(sample_rx) -> s => {
+                if let Ok(s) = s {
+                    out.sample(&s);
+                }
+            }
+            recv(snap_rx) -> snap => {
+                if let Ok(snap) = snap {
+                    update_from_snapshot(&snap, &mut node);
+                    publish_status(&snap, &node, &out);
+                    last_snap = Some(snap);
+                }
+            }
+            default(Duration::from_millis(20)) => {}
+        }
+        let hb = handle.heartbeat();
+        if hb != beat.0 {
+            if node.stalled {
+                tracing::warn!("control loop running again");
+                node.stalled = false;
+            }
+            beat = (hb, Instant::now());
+        } else if !node.stalled && beat.1.elapsed() > stall {
+            node.stalled = true;
+            node.last_error = Some(format!(
+                "control loop stalled: no tick for {:.0} ms",
+                beat.1.elapsed().as_secs_f64() * 1e3
+            ));
+            tracing::error!("control loop stalled");
+            if let Some(s) = &last_snap {
+                publish_status(s, &node, &out);
+            }
+        }
+    }
+
+    tracing::info!("shutting down: holding the last posture");
+    let report = handle.stop()?;
+    for s in sample_rx.try_iter() {
+        out.sample(&s);
+    }
+    out.sample(&report.final_sample);
+    update_from_snapshot(&report.final_status, &mut node);
+    publish_status(&report.final_status, &node, &out);
+    // Give the transport a moment to put the final samples on the wire.
+    std::thread::sleep(Duration::from_millis(200));
+    let counters = transport.stats().snapshot();
+    transport.shutdown().context("stopping the ROS transport")?;
+    let summary = format!(
+        "timing: {}; transport {:?}; {} outbound samples dropped",
+        report.timing, counters, out.dropped
+    );
+    tracing::info!("{summary}");
+    eprintln!("motif_controller: {summary}");
+    Ok(())
+}
+
+/// Folds the loop's view of the last command and faults into the node status.
+fn update_from_snapshot(snap: &StatusSnapshot, node: &mut NodeStatus) {
+    if let (Some((id, result)), Some(rec)) = (snap.last_command, node.last_command.as_mut()) {
+        if rec.id == id && rec.accepted.is_none() {
+            match result {
+                Ok(()) => rec.accepted = Some(true),
+                Err(r) => {
+                    rec.accepted = Some(false);
+                    rec.reason = Some(r.message().into());
+                    node.accepted = node.accepted.saturating_sub(1);
+                    node.rejected += 1;
+                    node.last_error = Some(format!("command rejected: {}", r.message()));
+                }
+            }
+        }
+    }
+    // Report each new fault once, so a later command rejection stays visible.
+    if snap.faults > node.faults_seen {
+        node.faults_seen = snap.faults;
+        if let Some(f) = snap.fault {
+            tracing::error!("{}", f.message());
+            node.last_error = Some(f.message().into());
+        }
+    }
+    if snap.timing.watchdog_trips > node.watchdog_seen {
+        node.watchdog_seen = snap.timing.watchdog_trips;
+        if let Some(f) = snap.loop_fault {
+            tracing::warn!("{} ({} trips)", f.message(), snap.timing.watchdog_trips);
+            node.last_error = Some(format!(
+                "{} ({} trips)",
+                f.message(),
+                snap.timing.watchdog_trips
+            ));
+        }
+    }
+}

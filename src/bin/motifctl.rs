@@ -1,0 +1,179 @@
+//! Command-line client for a running `motif_controller`, over the same DDS
+//! transport: no ROS install needed.
+//!
+//! ```sh
+//! motifctl list
+//! motifctl run circle wave
+//! motifctl append reach_left
+//! motifctl speed 1.5
+//! motifctl stop | hold
+//! motifctl status --watch
+//! ```
+
+use std::{
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use motif::ros::{msgs::StringMsg, NodeSpec, QosSpec, TransportBuilder};
+
+#[derive(Parser)]
+#[command(about = "Send motif commands to motif_controller and read its status")]
+struct Cli {
+    /// Node name of the controller.
+    #[arg(long, default_value = "motif_controller", global = true)]
+    node: String,
+    /// Namespace of the controller.
+    #[arg(long, default_value = "", global = true)]
+    namespace: String,
+    /// Seconds to wait for the controller.
+    #[arg(long, default_value_t = 10.0, global = true)]
+    timeout: f64,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List the library's motifs and their durations.
+    List,
+    /// Replace the queue with these motifs and start now.
+    Run {
+        #[arg(required = true)]
+        motifs: Vec<String>,
+    },
+    /// Add motifs to the end of the queue.
+    Append {
+        #[arg(required = true)]
+        motifs: Vec<String>,
+    },
+    /// Decelerate to a halt and hold.
+    Stop,
+    /// Freeze the posture now.
+    Hold,
+    /// Scale motif time.
+    Speed { factor: String },
+    /// Send raw command text.
+    Send { text: String },
+    /// Print the controller status (once, or continuously with --watch).
+    Status {
+        #[arg(long)]
+        watch: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,rustdds=off,ros2_client=off")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("motifctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let base = format!("{}/{}", cli.namespace.trim_end_matches('/'), cli.node);
+    let base = if base.starts_with('/') {
+        base
+    } else {
+        format!("/{base}")
+    };
+    let timeout = Duration::from_secs_f64(cli.timeout.max(0.1));
+    let mut b = TransportBuilder::new(NodeSpec::new(format!("motifctl_{}", std::process::id())));
+    let seq_tx = b.publish::<StringMsg>(&format!("{base}/sequence"), QosSpec::DEFAULT, 4)?;
+    let status_rx = b.subscribe::<StringMsg>(&format!("{base}/status"), QosSpec::DEFAULT, 64)?;
+    let motifs_rx = b.subscribe::<StringMsg>(&format!("{base}/motifs"), QosSpec::LATCHED, 4)?;
+    let transport = b.spawn().context("starting the DDS transport")?;
+
+    let text = match &cli.cmd {
+        Cmd::List => {
+            let msg = motifs_rx
+                .recv_timeout(timeout)
+                .with_context(|| format!("no motif list from {base} within {timeout:?}; is the controller running (same ROS_DOMAIN_ID)?"))?;
+            let list: Vec<serde_json::Value> =
+                serde_json::from_str(&msg.data).context("malformed motif list")?;
+            for m in list {
+                println!(
+                    "{:<16} {:>6.2} s",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["duration_s"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
+            drop(transport);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Cmd::Status { watch } => {
+            let deadline = Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let msg = if *watch {
+                    status_rx.recv().context("transport closed")?
+                } else {
+                    status_rx
+                        .recv_timeout(left)
+                        .with_context(|| format!("no status from {base} within {timeout:?}"))?
+                };
+                if *watch {
+                    println!("{}", msg.data);
+                } else {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&msg.data).context("malformed status")?;
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    drop(transport);
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+        Cmd::Run { motifs } => motifs.join(" "),
+        Cmd::Append { motifs } => format!("append {}", motifs.join(" ")),
+        Cmd::Stop => "stop".into(),
+        Cmd::Hold => "hold".into(),
+        Cmd::Speed { factor } => format!("speed {factor}"),
+        Cmd::Send { text } => text.clone(),
+    };
+
+    // A status message proves discovery in one direction; the controller's
+    // reader matches ours at about the same time, so wait a little more.
+    status_rx
+        .recv_timeout(timeout)
+        .with_context(|| format!("no status from {base} within {timeout:?}; is the controller running (same ROS_DOMAIN_ID)?"))?;
+    std::thread::sleep(Duration::from_millis(500));
+    seq_tx.send(StringMsg::new(text.clone()))?;
+    let deadline = Instant::now() + timeout;
+    while let Ok(msg) = status_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&msg.data) else {
+            continue;
+        };
+        let lc = &v["last_command"];
+        if lc["text"].as_str() != Some(text.as_str()) {
+            continue;
+        }
+        match lc["accepted"].as_bool() {
+            Some(true) => {
+                println!(
+                    "accepted: {text} (phase {}, motif {}, queue {})",
+                    v["phase"], v["motif"], v["queue"]
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some(false) => {
+                println!("rejected: {}", lc["reason"].as_str().unwrap_or("?"));
+                return Ok(ExitCode::from(2));
+            }
+            None => continue,
+        }
+    }
+    bail!("no acknowledgement of `{text}` in the controller status within {timeout:?}")
+}

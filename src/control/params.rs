@@ -1,0 +1,298 @@
+//! Node parameters: a ROS 2 params file (`motif_controller: ros__parameters:`)
+//! plus `-p name:=value` overrides, validated before anything starts.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_norway::{Mapping, Value};
+
+use super::{commands::DEFAULT_MAX_COMMAND_BYTES, error::ControlError};
+
+/// Node name under which the params file keeps our parameters.
+pub const NODE_NAME: &str = "motif_controller";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// Library directory (manifest.yaml + weights.safetensors).
+    pub library: PathBuf,
+    pub urdf: PathBuf,
+    /// Commanded joints in output order; empty = the library's outputs.
+    pub joint_names: Vec<String>,
+    pub loop_rate_hz: f64,
+    /// Preparation length in units of τ; 0 = the library's own length.
+    pub preparation_tau: f64,
+    /// Spin this long before each deadline instead of sleeping (0 = plain sleep).
+    pub spin_us: u64,
+    pub status_rate_hz: f64,
+    /// `/forward_position_controller/commands`.
+    pub publish_commands: bool,
+    /// `~/joint_commands`.
+    pub publish_joint_commands: bool,
+    /// `/joint_states` (only without a robot that owns it).
+    pub publish_joint_states: bool,
+    /// Streamed single-point `JointTrajectory` to `/joint_trajectory_controller/joint_trajectory`.
+    pub publish_trajectory: bool,
+    /// Publish every n-th tick on the trajectory topic.
+    pub trajectory_decimation: u32,
+    /// Initial motif time scale.
+    pub speed: f64,
+    pub speed_min: f64,
+    pub speed_max: f64,
+    /// Fraction of the URDF velocity limits the controller may use.
+    pub velocity_limit_scale: f64,
+    /// Seconds `stop` takes to decelerate to a halt.
+    pub stop_time: f64,
+    /// A tick starting this many ms late counts as a watchdog trip.
+    pub watchdog_ms: f64,
+    /// Seconds without a loop heartbeat before the node reports a stalled loop.
+    pub stall_timeout: f64,
+    pub max_command_bytes: usize,
+    /// Motifs published on `~/sequence` at start-up (empty = start idle).
+    pub autostart: String,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            library: "models/default".into(),
+            urdf: "urdf/arm.urdf".into(),
+            joint_names: Vec::new(),
+            loop_rate_hz: 1000.0,
+            preparation_tau: 0.0,
+            spin_us: 100,
+            status_rate_hz: 10.0,
+            publish_commands: true,
+            publish_joint_commands: true,
+            publish_joint_states: false,
+            publish_trajectory: false,
+            trajectory_decimation: 10,
+            speed: 1.0,
+            speed_min: 0.1,
+            speed_max: 2.0,
+            velocity_limit_scale: 0.95,
+            stop_time: 0.5,
+            watchdog_ms: 5.0,
+            stall_timeout: 0.5,
+            max_command_bytes: DEFAULT_MAX_COMMAND_BYTES,
+            autostart: String::new(),
+        }
+    }
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> ControlError {
+    ControlError::InvalidParam {
+        name,
+        message: message.into(),
+    }
+}
+
+impl Params {
+    /// Defaults, then `file` (if any), then `overrides` (`name:=value`, value in YAML syntax).
+    pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self, ControlError> {
+        let mut map = match file {
+            Some(path) => read_params_file(path)?,
+            None => Mapping::new(),
+        };
+        for arg in overrides {
+            let (name, value) = arg.split_once(":=").ok_or_else(|| ControlError::Override {
+                arg: arg.clone(),
+                message: "expected name:=value".into(),
+            })?;
+            let value: Value = if value.trim().is_empty() {
+                Value::String(String::new())
+            } else {
+                serde_norway::from_str(value).map_err(|e| ControlError::Override {
+                    arg: arg.clone(),
+                    message: e.to_string(),
+                })?
+            };
+            map.insert(Value::String(name.trim().to_string()), value);
+        }
+        let params: Params = serde_norway::from_value(Value::Mapping(map))
+            .map_err(|e| ControlError::Params(e.to_string()))?;
+        params.validate()?;
+        Ok(params)
+    }
+
+    pub fn validate(&self) -> Result<(), ControlError> {
+        let pos = |v: f64| v.is_finite() && v > 0.0;
+        if !(pos(self.loop_rate_hz) && self.loop_rate_hz <= 10_000.0) {
+            return Err(invalid(
+                "loop_rate_hz",
+                format!("{} is not in (0, 10000]", self.loop_rate_hz),
+            ));
+        }
+        if !(self.preparation_tau.is_finite() && (0.0..=1000.0).contains(&self.preparation_tau)) {
+            return Err(invalid(
+                "preparation_tau",
+                format!(
+                    "{} is not in [0, 1000] (0 = library default)",
+                    self.preparation_tau
+                ),
+            ));
+        }
+        if !(pos(self.status_rate_hz) && self.status_rate_hz <= self.loop_rate_hz) {
+            return Err(invalid(
+                "status_rate_hz",
+                format!(
+                    "{} must be positive and at most loop_rate_hz",
+                    self.status_rate_hz
+                ),
+            ));
+        }
+        if self.spin_us as f64 > 1e6 / self.loop_rate_hz {
+            return Err(invalid(
+                "spin_us",
+                format!("{} µs is longer than a loop period", self.spin_us),
+            ));
+        }
+        if !(pos(self.speed_min)
+            && pos(self.speed_max)
+            && self.speed_min <= self.speed_max
+            && self.speed_max <= 100.0)
+        {
+            return Err(invalid(
+                "speed_min",
+                format!(
+                    "speed bounds [{}, {}] must satisfy 0 < min <= max <= 100",
+                    self.speed_min, self.speed_max
+                ),
+            ));
+        }
+        if !(self.speed.is_finite() && (self.speed_min..=self.speed_max).contains(&self.speed)) {
+            return Err(invalid(
+                "speed",
+                format!(
+                    "{} is outside [{}, {}]",
+                    self.speed, self.speed_min, self.speed_max
+                ),
+            ));
+        }
+        if !(pos(self.velocity_limit_scale) && self.velocity_limit_scale <= 1.0) {
+            return Err(invalid(
+                "velocity_limit_scale",
+                format!("{} is not in (0, 1]", self.velocity_limit_scale),
+            ));
+        }
+        if !(self.stop_time.is_finite() && (0.0..=60.0).contains(&self.stop_time)) {
+            return Err(invalid(
+                "stop_time",
+                format!("{} s is not in [0, 60]", self.stop_time),
+            ));
+        }
+        if !pos(self.watchdog_ms) {
+            return Err(invalid(
+                "watchdog_ms",
+                format!("{} must be positive", self.watchdog_ms),
+            ));
+        }
+        if !pos(self.stall_timeout) {
+            return Err(invalid(
+                "stall_timeout",
+                format!("{} must be positive", self.stall_timeout),
+            ));
+        }
+        if !(1..=1 << 20).contains(&self.max_command_bytes) {
+            return Err(invalid(
+                "max_command_bytes",
+                format!("{} is not in [1, 1048576]", self.max_command_bytes),
+            ));
+        }
+        if self.trajectory_decimation == 0 {
+            return Err(invalid("trajectory_decimation", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// The `ros__parameters` of our node (or of the `/**` wildcard) in a ROS 2 params file.
+fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |message: String| ControlError::ParamsFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let root: Value = serde_norway::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let Value::Mapping(root) = root else {
+        return Err(bad("top level is not a mapping".into()));
+    };
+    let mut merged = Mapping::new();
+    let mut found = false;
+    // `/**` applies to every node; our own section wins over it.
+    for key in ["/**", NODE_NAME, &format!("/{NODE_NAME}")] {
+        let Some(section) = root.get(key) else {
+            continue;
+        };
+        let params = section
+            .get("ros__parameters")
+            .ok_or_else(|| bad(format!("`{key}` has no `ros__parameters`")))?;
+        let Value::Mapping(params) = params else {
+            return Err(bad(format!("`{key}.ros__parameters` is not a mapping")));
+        };
+        for (k, v) in params {
+            merged.insert(k.clone(), v.clone());
+        }
+        found = true;
+    }
+    if !found {
+        return Err(bad(format!(
+            "no `{NODE_NAME}:` (or `/**:`) section with `ros__parameters`"
+        )));
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn file_then_overrides() {
+        let f = write("motif_controller:\n  ros__parameters:\n    loop_rate_hz: 500.0\n    publish_joint_states: false\n");
+        let p = Params::load(
+            Some(f.path()),
+            &["publish_joint_states:=true".into(), "speed_max:=3".into()],
+        )
+        .unwrap();
+        assert_eq!(p.loop_rate_hz, 500.0);
+        assert!(p.publish_joint_states);
+        assert_eq!(p.speed_max, 3.0);
+        assert_eq!(p.library, PathBuf::from("models/default"));
+    }
+
+    #[test]
+    fn shipped_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/motif_controller.yaml");
+        assert_eq!(Params::load(Some(&path), &[]).unwrap(), Params::default());
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = Params::load(None, &["loop_rate_hz:=-5".into()]).unwrap_err();
+        assert!(e.to_string().contains("loop_rate_hz"), "{e}");
+        let e = Params::load(None, &["no_such_param:=1".into()]).unwrap_err();
+        assert!(e.to_string().contains("no_such_param"), "{e}");
+        let e = Params::load(None, &["speed".into()]).unwrap_err();
+        assert!(e.to_string().contains("name:=value"), "{e}");
+        let e = Params::load(None, &["loop_rate_hz:=fast".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("loop_rate_hz") || e.to_string().contains("invalid type"),
+            "{e}"
+        );
+        let f = write("other_node:\n  ros__parameters: {}\n");
+        let e = Params::load(Some(f.path()), &[]).unwrap_err();
+        assert!(e.to_string().contains("motif_controller"), "{e}");
+        assert!(Params::load(None, &["speed:=5".into()]).is_err());
+        assert!(Params::load(None, &["speed_min:=0".into()]).is_err());
+    }
+}

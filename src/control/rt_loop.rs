@@ -1,0 +1,213 @@
+//! The fixed-rate loop on its own thread.
+//!
+//! Absolute deadlines (`start + k·period`) so errors never accumulate; each
+//! wait sleeps until `spin` before the deadline, then spins, because a plain
+//! sleep wakes tens of µs late. Commands come in and samples go out through
+//! bounded channels with `try_recv`/`try_send` only: the loop never waits on
+//! anything the transport holds.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use super::{
+    commands::Command,
+    controller::Controller,
+    error::ControlError,
+    sample::Sample,
+    sequencer::FaultCode,
+    status::StatusSnapshot,
+    timing::{TimingStats, TimingSummary},
+};
+
+/// Commands applied per tick at most, so a flood cannot stretch a tick.
+const MAX_COMMANDS_PER_TICK: usize = 4;
+
+#[derive(Debug, Clone, Copy)]
+pub struct LoopConfig {
+    pub period: Duration,
+    /// Busy-wait this long before each deadline (zero = plain sleep).
+    pub spin: Duration,
+    pub status_period: Duration,
+    /// A tick that starts later than this is a watchdog trip.
+    pub watchdog: Duration,
+}
+
+/// A command for the loop, with the id that status echoes back.
+#[derive(Debug, Clone, Copy)]
+pub enum LoopInput {
+    Command(u64, Command),
+}
+
+pub struct LoopHandle {
+    stop: Arc<AtomicBool>,
+    heartbeat: Arc<AtomicU64>,
+    thread: Option<JoinHandle<LoopReport>>,
+}
+
+/// What the loop returns when it stops.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopReport {
+    pub timing: TimingSummary,
+    pub final_status: StatusSnapshot,
+    pub final_sample: Sample,
+}
+
+impl LoopHandle {
+    /// Ticks done so far; a value that stops changing means a stalled loop.
+    pub fn heartbeat(&self) -> u64 {
+        self.heartbeat.load(Ordering::Relaxed)
+    }
+
+    /// Asks the loop to hold its posture and end, and waits for it.
+    pub fn stop(mut self) -> Result<LoopReport, ControlError> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .ok_or_else(|| ControlError::Thread("already stopped".into()))?
+            .join()
+            .map_err(|_| ControlError::Thread("control loop panicked".into()))
+    }
+}
+
+impl Drop for LoopHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Waits until `deadline`: sleep to `deadline − spin`, then spin.
+pub fn wait_until(deadline: Instant, spin: Duration) {
+    let now = Instant::now();
+    if deadline <= now {
+        return;
+    }
+    let left = deadline - now;
+    if left > spin {
+        std::thread::sleep(left - spin);
+    }
+    while Instant::now() < deadline {
+        std::hint::spin_loop();
+    }
+}
+
+pub fn spawn_loop(
+    mut controller: Controller,
+    config: LoopConfig,
+    commands: Receiver<LoopInput>,
+    samples: Sender<Sample>,
+    status: Sender<StatusSnapshot>,
+) -> Result<LoopHandle, ControlError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let heartbeat = Arc::new(AtomicU64::new(0));
+    let (stop2, beat2) = (Arc::clone(&stop), Arc::clone(&heartbeat));
+    let thread = std::thread::Builder::new()
+        .name("control-loop".into())
+        .spawn(move || {
+            run(
+                &mut controller,
+                config,
+                &commands,
+                &samples,
+                &status,
+                &stop2,
+                &beat2,
+            )
+        })
+        .map_err(|e| ControlError::Thread(format!("spawn: {e}")))?;
+    Ok(LoopHandle {
+        stop,
+        heartbeat,
+        thread: Some(thread),
+    })
+}
+
+fn run(
+    ctl: &mut Controller,
+    config: LoopConfig,
+    commands: &Receiver<LoopInput>,
+    samples: &Sender<Sample>,
+    status: &Sender<StatusSnapshot>,
+    stop: &AtomicBool,
+    heartbeat: &AtomicU64,
+) -> LoopReport {
+    let mut stats = TimingStats::default();
+    let start = Instant::now();
+    let mut k: u64 = 0;
+    let mut next_status = start;
+    let mut loop_fault = None;
+    // Tick 0 at controller time 0 so the first real tick has a time step.
+    let _ = samples.try_send(ctl.tick(0.0));
+    while !stop.load(Ordering::Relaxed) {
+        k += 1;
+        let Some(deadline) = deadline_at(start, config.period, k) else {
+            break;
+        };
+        wait_until(deadline, config.spin);
+        let woke = Instant::now();
+        let late = woke.saturating_duration_since(deadline);
+
+        for _ in 0..MAX_COMMANDS_PER_TICK {
+            match commands.try_recv() {
+                Ok(LoopInput::Command(id, cmd)) => {
+                    let _ = ctl.command(id, cmd);
+                }
+                Err(_) => break,
+            }
+        }
+        let sample = ctl.tick((woke - start).as_secs_f64());
+        if let Err(TrySendError::Full(_)) = samples.try_send(sample) {
+            stats.samples_dropped += 1;
+        }
+        if woke >= next_status {
+            let mut snap = ctl.snapshot();
+            snap.loop_fault = loop_fault;
+            snap.timing = stats.summary();
+            let _ = status.try_send(snap);
+            next_status = woke + config.status_period;
+        }
+
+        stats.ticks += 1;
+        stats.lateness.record(late);
+        stats.compute.record(woke.elapsed());
+        heartbeat.store(stats.ticks, Ordering::Relaxed);
+        if late > config.watchdog {
+            stats.watchdog_trips += 1;
+            loop_fault = Some(FaultCode::LoopOverrun);
+        }
+        if late >= config.period {
+            // Skip the deadlines already missed instead of bursting through
+            // them: motif time comes from the clock, so nothing is lost.
+            stats.overruns += 1;
+            k += (late.as_nanos() / config.period.as_nanos().max(1)) as u64;
+        }
+    }
+    ctl.hold();
+    let t = (Instant::now() - start).as_secs_f64();
+    let final_sample = ctl.tick(t);
+    let _ = samples.try_send(final_sample);
+    let mut final_status = ctl.snapshot();
+    final_status.loop_fault = loop_fault;
+    final_status.timing = stats.summary();
+    let _ = status.try_send(final_status);
+    LoopReport {
+        timing: final_status.timing,
+        final_status,
+        final_sample,
+    }
+}
+
+fn deadline_at(start: Instant, period: Duration, k: u64) -> Option<Instant> {
+    let ns = period.as_nanos().checked_mul(u128::from(k))?;
+    start.checked_add(Duration::from_nanos(u64::try_from(ns).ok()?))
+}
