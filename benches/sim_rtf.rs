@@ -49,7 +49,11 @@ fn main() -> anyhow::Result<()> {
         .map(|(q, c)| (q - c).abs())
         .fold(0.0, f64::max);
 
-    println!("sim_rtf: {} joints, dt {} s, {steps} steps", sim.dof(), sim.dt());
+    println!(
+        "sim_rtf: {} joints, dt {} s, {steps} steps",
+        sim.dof(),
+        sim.dt()
+    );
     println!("  build (URDF -> multibody): {:?}", build);
     println!(
         "  simulated {simulated:.1} s in {:.3} s wall: real-time factor {:.1}x",

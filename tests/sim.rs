@@ -28,7 +28,11 @@ fn holds_ready_pose_under_gravity() {
     assert!(max_err(sim.joint_positions(), &PANDA_READY) < 1e-5);
     run(&mut sim, 1.0);
     let e = max_err(sim.joint_positions(), &PANDA_READY);
-    assert!(e < 0.01, "ready pose drifted by {e} rad: {:?}", sim.joint_positions());
+    assert!(
+        e < 0.01,
+        "ready pose drifted by {e} rad: {:?}",
+        sim.joint_positions()
+    );
     assert!(sim.joint_velocities().iter().all(|v| v.abs() < 0.05));
     // Gravity really acts: the shoulder and elbow carry load.
     let eff = sim.joint_efforts();
@@ -61,7 +65,11 @@ fn tracks_step_and_ramp() {
     sim.set_command(&target).unwrap();
     run(&mut sim, 2.0);
     let e = max_err(sim.joint_positions(), &target);
-    assert!(e < 0.01, "step not tracked: err {e}, {:?}", sim.joint_positions());
+    assert!(
+        e < 0.01,
+        "step not tracked: err {e}, {:?}",
+        sim.joint_positions()
+    );
 
     // Ramp back at 0.3 rad/s over 1 s, then settle.
     let start = target.clone();
@@ -109,7 +117,11 @@ fn stays_within_limits_when_commanded_beyond() {
     for _ in 0..3000 {
         sim.step();
         for (q, j) in sim.joint_positions().iter().zip(&joints) {
-            assert!(*q >= j.lower - 0.01 && *q <= j.upper + 0.01, "{} at {q}", j.name);
+            assert!(
+                *q >= j.lower - 0.01 && *q <= j.upper + 0.01,
+                "{} at {q}",
+                j.name
+            );
         }
     }
 }
@@ -229,7 +241,8 @@ fn broken_inertial_and_mimic_are_named() {
     let bad = robot(&format!(
         "{}{}{}",
         link("base"),
-        LINK.replace("NAME", "neg").replace("value=\"1\"", "value=\"-2\""),
+        LINK.replace("NAME", "neg")
+            .replace("value=\"1\"", "value=\"-2\""),
         joint("j1", "revolute", "base", "neg")
     ));
     match SimArm::from_urdf_str(&bad, "neg.urdf") {
@@ -277,5 +290,19 @@ fn missing_file_and_bad_config_are_errors() {
             SimArm::new(arm.clone(), cfg),
             Err(SimError::Config(_))
         ));
+    }
+}
+
+#[test]
+fn speeds_stay_within_velocity_limits() {
+    let mut sim = SimArm::from_urdf(urdf_path()).unwrap();
+    let joints = sim.arm().joints().to_vec();
+    let far: Vec<f64> = joints.iter().map(|j| j.lower).collect();
+    sim.set_command(&far).unwrap();
+    for _ in 0..2000 {
+        sim.step();
+        for (v, j) in sim.joint_velocities().iter().zip(&joints) {
+            assert!(v.abs() <= j.velocity * 1.001, "{} at {v} rad/s", j.name);
+        }
     }
 }

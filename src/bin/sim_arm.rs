@@ -121,8 +121,8 @@ fn main() -> anyhow::Result<()> {
         gravity_compensation: !args.no_gravity_compensation,
         ..SimConfig::default()
     };
-    let mut sim = SimArm::new(arm, config)
-        .with_context(|| format!("simulating {}", args.urdf.display()))?;
+    let mut sim =
+        SimArm::new(arm, config).with_context(|| format!("simulating {}", args.urdf.display()))?;
     let names = sim.joint_names().to_vec();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -132,7 +132,8 @@ fn main() -> anyhow::Result<()> {
     }
 
     let mut builder = TransportBuilder::new(NodeSpec::new(&args.node));
-    let cmd_rx = builder.subscribe::<Float64MultiArray>(&args.command_topic, QosSpec::DEFAULT, 64)?;
+    let cmd_rx =
+        builder.subscribe::<Float64MultiArray>(&args.command_topic, QosSpec::DEFAULT, 64)?;
     let js_tx = builder.publish::<JointState>(&args.joint_states_topic, QosSpec::DEFAULT, 16)?;
     let transport = builder.spawn().context("starting the ROS transport")?;
 

@@ -65,9 +65,7 @@ pub enum SimError {
         link: String,
         reason: &'static str,
     },
-    #[error(
-        "{source_name}: joint `{joint}` mimics `{leader}`; coupled joints are not simulated"
-    )]
+    #[error("{source_name}: joint `{joint}` mimics `{leader}`; coupled joints are not simulated")]
     MimicJoint {
         source_name: String,
         joint: String,
@@ -100,6 +98,10 @@ pub struct SimConfig {
     pub gravity_compensation: bool,
     /// Start pose; `None` is the Panda ready pose for 7 joints, else mid-range.
     pub initial_positions: Option<Vec<f64>>,
+    /// Solver substeps per physics step. Rapier rebuilds the multibody mass
+    /// matrix every substep (most of the step's cost); at 1 kHz one is enough,
+    /// raise it for coarser rates.
+    pub substeps: usize,
 }
 
 impl Default for SimConfig {
@@ -110,6 +112,7 @@ impl Default for SimConfig {
             kd: None,
             gravity_compensation: true,
             initial_positions: None,
+            substeps: 1,
         }
     }
 }
@@ -124,6 +127,7 @@ struct SimJoint {
     lower: f64,
     upper: f64,
     effort: f64,
+    velocity: f64,
     kp: f64,
     kd: f64,
     /// Joint frame in the child body's frame (constant).
@@ -179,11 +183,16 @@ impl SimArm {
     pub fn new(arm: ArmModel, config: SimConfig) -> Result<Self, SimError> {
         let n = arm.dof();
         check_simulable(&arm)?;
-        if !(config.rate_hz.is_finite() && config.rate_hz >= 10.0 && config.rate_hz <= 100_000.0)
-        {
+        if !(config.rate_hz.is_finite() && config.rate_hz >= 10.0 && config.rate_hz <= 100_000.0) {
             return Err(SimError::Config(format!(
                 "rate {} Hz is outside 10..=100000",
                 config.rate_hz
+            )));
+        }
+        if !(1..=64).contains(&config.substeps) {
+            return Err(SimError::Config(format!(
+                "substeps {} is outside 1..=64",
+                config.substeps
             )));
         }
         let specs = arm.joints().to_vec();
@@ -244,6 +253,7 @@ impl SimArm {
         let mut world = PhysicsWorld::new();
         world.gravity = Vector::new(0.0, 0.0, -GRAVITY as Real);
         world.integration_parameters.dt = (1.0 / config.rate_hz) as Real;
+        world.integration_parameters.num_solver_iterations = config.substeps;
         let PhysicsWorld {
             bodies,
             colliders,
@@ -304,6 +314,7 @@ impl SimArm {
                 lower: spec.lower,
                 upper: spec.upper,
                 effort: spec.effort,
+                velocity: spec.velocity,
                 kp: kp[joints.len()],
                 kd: kd[joints.len()],
                 frame_in_child: Pose::IDENTITY,
@@ -375,13 +386,13 @@ impl SimArm {
                     disp[link] = q as Real;
                 }
             }
-            let (mb, _) = self
-                .world
-                .multibody_joints
-                .get_mut(any)
-                .ok_or_else(|| SimError::Build {
-                    joint: self.joints[0].name.clone(),
-                })?;
+            let (mb, _) =
+                self.world
+                    .multibody_joints
+                    .get_mut(any)
+                    .ok_or_else(|| SimError::Build {
+                        joint: self.joints[0].name.clone(),
+                    })?;
             mb.apply_displacements(&disp);
             mb.forward_kinematics(&self.world.bodies, false);
             mb.update_rigid_bodies(&mut self.world.bodies, false);
@@ -442,7 +453,7 @@ impl SimArm {
         for ((c, &v), j) in self.command.iter_mut().zip(q).zip(&self.joints) {
             *c = v.clamp(j.lower, j.upper);
         }
-        self.apply_motor_targets();
+        // Motors are loaded in `step`, which recomputes the feed-forward anyway.
         Ok(())
     }
 
@@ -450,6 +461,7 @@ impl SimArm {
     pub fn step(&mut self) {
         self.apply_motor_targets();
         self.world.step();
+        self.enforce_velocity_limits();
         self.steps += 1;
         self.read_state();
     }
@@ -474,7 +486,11 @@ impl SimArm {
     /// joint's effort budget between it and the motor, and loads both.
     fn apply_motor_targets(&mut self) {
         let g = self.world.gravity;
-        for b in self.joints.iter().flat_map(|j| [j.child_body, j.parent_body]) {
+        for b in self
+            .joints
+            .iter()
+            .flat_map(|j| [j.child_body, j.parent_body])
+        {
             if let Some(rb) = self.world.bodies.get_mut(b) {
                 rb.reset_torques(false);
                 rb.reset_forces(false);
@@ -538,6 +554,25 @@ impl SimArm {
         }
     }
 
+    /// Clamps joint speeds to the URDF velocity limits, as Gazebo and the real
+    /// arm's drives do. Without it a wrist joint driven at its effort limit
+    /// reaches tens of rad/s and overshoots into its (soft) position stop.
+    fn enforce_velocity_limits(&mut self) {
+        for j in &self.joints {
+            let Some((mb, link_id)) = self.world.multibody_joints.get_mut(j.handle) else {
+                continue;
+            };
+            let Some(dof) = mb.link(link_id).map(|l| l.assembly_id()) else {
+                continue;
+            };
+            let mut v = mb.generalized_velocity_mut();
+            if dof < v.len() {
+                let vmax = j.velocity as Real;
+                v[dof] = v[dof].clamp(-vmax, vmax);
+            }
+        }
+    }
+
     fn read_state(&mut self) {
         for (i, j) in self.joints.iter().enumerate() {
             let Some((mb, link_id)) = self.world.multibody_joints.get(j.handle) else {
@@ -570,9 +605,9 @@ fn gains(
             "{what} has {} values, the arm has {n} joints",
             g.len()
         ))),
-        Some(g) if g.iter().any(|v| !v.is_finite() || *v < 0.0) => Err(SimError::Config(
-            format!("{what} must be finite and non-negative, got {g:?}"),
-        )),
+        Some(g) if g.iter().any(|v| !v.is_finite() || *v < 0.0) => Err(SimError::Config(format!(
+            "{what} must be finite and non-negative, got {g:?}"
+        ))),
         Some(g) => Ok(g.to_vec()),
     }
 }
@@ -638,7 +673,10 @@ fn check_simulable(arm: &ArmModel) -> Result<(), SimError> {
             );
             k += 1;
         }
-        let total: f64 = group.iter().map(|l| mass.get(l).copied().unwrap_or(0.0)).sum();
+        let total: f64 = group
+            .iter()
+            .map(|l| mass.get(l).copied().unwrap_or(0.0))
+            .sum();
         if total <= 0.0 {
             return Err(SimError::MissingInertial {
                 source_name: src.to_string(),
