@@ -2,6 +2,8 @@
 
 pub mod arm;
 pub mod kinematics;
+pub mod sim;
 
 pub use arm::{ArmError, ArmModel, JointSpec};
 pub use kinematics::{IkOptions, IkTarget, Kinematics, KinematicsError};
+pub use sim::{SimArm, SimConfig, SimError, DEFAULT_RATE_HZ, PANDA_READY};

@@ -1,0 +1,226 @@
+//! `sim_arm`: a simulated arm that plays the robot for the controller.
+//!
+//! In: `/forward_position_controller/commands` (std_msgs/Float64MultiArray,
+//! positions in URDF joint order), as forward_command_controller takes them.
+//! Out: `/joint_states` (sensor_msgs/JointState: names, measured positions,
+//! velocities, efforts) at `--publish-rate`.
+//!
+//! Physics runs at `--rate` (default 1 kHz) against the wall clock with absolute
+//! deadlines, or as fast as it can with `--no-realtime`. Stamps are wall-clock
+//! time in both modes (no `/clock` is published).
+//!
+//! ```sh
+//! cargo run --release --bin sim_arm -- --urdf urdf/arm.urdf --publish-rate 100
+//! ```
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use motif::robot::{ArmModel, SimArm, SimConfig};
+use motif::ros::msgs::{Float64MultiArray, Header, JointState, Time};
+use motif::ros::{NodeSpec, QosSpec, TransportBuilder};
+use tracing::{info, warn};
+
+#[derive(Parser, Debug)]
+#[command(about = "Simulated robot arm (rapier physics) behind ros2_control-style topics")]
+struct Args {
+    /// Plain URDF (no xacro) with inertials and joint limits.
+    #[arg(long, default_value = "urdf/arm.urdf")]
+    urdf: PathBuf,
+    /// Physics rate in Hz.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// `/joint_states` rate in Hz (rounded to a whole number of physics steps).
+    #[arg(long, default_value_t = 100.0)]
+    publish_rate: f64,
+    /// Pace physics to the wall clock (default).
+    #[arg(long, overrides_with = "no_realtime")]
+    realtime: bool,
+    /// Run physics as fast as possible.
+    #[arg(long = "no-realtime", overrides_with = "realtime")]
+    no_realtime: bool,
+    /// Stop after this many simulated seconds (0: run until SIGINT/SIGTERM).
+    #[arg(long, default_value_t = 0.0)]
+    duration: f64,
+    /// Disable the gravity feed-forward (PD motors alone carry the arm).
+    #[arg(long)]
+    no_gravity_compensation: bool,
+    #[arg(long, default_value = "sim_arm")]
+    node: String,
+    #[arg(long, default_value = "/forward_position_controller/commands")]
+    command_topic: String,
+    #[arg(long, default_value = "/joint_states")]
+    joint_states_topic: String,
+    /// frame_id of the published JointState headers.
+    #[arg(long, default_value = "")]
+    frame_id: String,
+}
+
+/// Logs at most once per `period`, reporting how many were suppressed, so a
+/// peer flooding bad commands at 1 kHz cannot flood the log.
+struct Throttle {
+    period: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttle {
+    fn new(period: Duration) -> Self {
+        Self {
+            period,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(suppressed since last report)` when it is time to log.
+    fn ready(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(t) if now.duration_since(t) < self.period => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    // Logs on stderr keep stdout free for whatever a launcher pipes there.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.rate.is_finite() && args.rate > 0.0,
+        "--rate must be positive"
+    );
+    anyhow::ensure!(
+        args.publish_rate.is_finite() && args.publish_rate > 0.0 && args.publish_rate <= args.rate,
+        "--publish-rate must be positive and at most --rate"
+    );
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration >= 0.0,
+        "--duration must be non-negative"
+    );
+    let realtime = !args.no_realtime;
+
+    let arm = ArmModel::from_urdf_file(&args.urdf)
+        .with_context(|| format!("loading {}", args.urdf.display()))?;
+    let config = SimConfig {
+        rate_hz: args.rate,
+        gravity_compensation: !args.no_gravity_compensation,
+        ..SimConfig::default()
+    };
+    let mut sim =
+        SimArm::new(arm, config).with_context(|| format!("simulating {}", args.urdf.display()))?;
+    let names = sim.joint_names().to_vec();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .with_context(|| format!("installing handler for signal {sig}"))?;
+    }
+
+    let mut builder = TransportBuilder::new(NodeSpec::new(&args.node));
+    let cmd_rx =
+        builder.subscribe::<Float64MultiArray>(&args.command_topic, QosSpec::DEFAULT, 64)?;
+    let js_tx = builder.publish::<JointState>(&args.joint_states_topic, QosSpec::DEFAULT, 16)?;
+    let transport = builder.spawn().context("starting the ROS transport")?;
+
+    let publish_every = ((args.rate / args.publish_rate).round() as u64).max(1);
+    let total_steps = (args.duration * args.rate).round() as u64;
+    info!(
+        robot = sim.arm().name(),
+        joints = ?names,
+        rate = args.rate,
+        publish_rate = args.rate / publish_every as f64,
+        realtime,
+        "sim_arm running: in {}, out {}",
+        args.command_topic,
+        args.joint_states_topic
+    );
+
+    let period = Duration::from_secs_f64(1.0 / args.rate);
+    let start = Instant::now();
+    let mut next = start;
+    let mut throttle = Throttle::new(Duration::from_secs(1));
+    let (mut accepted, mut rejected, mut published, mut publish_failed, mut overruns) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut step: u64 = 0;
+    while !stop.load(Ordering::Relaxed) && (total_steps == 0 || step < total_steps) {
+        // Latest valid command wins, as forward_command_controller does with
+        // its realtime buffer; a bad one is dropped and the previous kept.
+        while let Ok(msg) = cmd_rx.try_recv() {
+            match sim.set_command(&msg.data) {
+                Ok(()) => accepted += 1,
+                Err(e) => {
+                    rejected += 1;
+                    if let Some(suppressed) = throttle.ready(Instant::now()) {
+                        warn!(suppressed, "dropping command: {e}");
+                    }
+                }
+            }
+        }
+        sim.step();
+        step += 1;
+        if step % publish_every == 0 {
+            let msg = JointState {
+                header: Header {
+                    stamp: Time::now(),
+                    frame_id: args.frame_id.clone(),
+                },
+                name: names.clone(),
+                position: sim.joint_positions().to_vec(),
+                velocity: sim.joint_velocities().to_vec(),
+                effort: sim.joint_efforts().to_vec(),
+            };
+            // A full channel means the transport is behind: drop, never block physics.
+            if js_tx.try_send(msg).is_ok() {
+                published += 1;
+            } else {
+                publish_failed += 1;
+            }
+        }
+        if realtime {
+            next += period;
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else if now - next > 10 * period {
+                // Far behind (suspended, overloaded): resume from now instead of
+                // bursting steps to catch up, which would run the arm in fast-forward.
+                overruns += 1;
+                next = now;
+            }
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let simulated = sim.time();
+    let counters = transport.stats().snapshot();
+    transport.shutdown().context("stopping the ROS transport")?;
+    info!(
+        simulated_s = simulated,
+        wall_s = wall,
+        rtf = simulated / wall.max(1e-9),
+        accepted,
+        rejected,
+        published,
+        publish_failed,
+        overruns,
+        transport = ?counters,
+        "sim_arm stopped"
+    );
+    Ok(())
+}
