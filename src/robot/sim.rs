@@ -372,7 +372,7 @@ impl SimArm {
                 .get(any)
                 .map(|(mb, _)| mb.ndofs())
                 .unwrap_or(0);
-            let mut disp = vec![0.0 as Real; ndofs];
+            let mut disp: Vec<Real> = vec![0.0; ndofs];
             for (j, &q) in self.joints.iter().zip(initial) {
                 let link = self
                     .world
@@ -505,8 +505,8 @@ impl SimArm {
             let anchor = frame.translation;
             let ff = if self.gravity_compensation {
                 // Torque (or force) gravity exerts about this joint; cancel it.
-                let mut tau = 0.0 as Real;
-                let mut force = 0.0 as Real;
+                let mut tau: Real = 0.0;
+                let mut force: Real = 0.0;
                 for b in &j.subtree {
                     if let Some(rb) = self.world.bodies.get(*b) {
                         let w = g * rb.mass();
