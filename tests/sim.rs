@@ -55,6 +55,11 @@ fn holds_without_gravity_compensation_only_loosely() {
     run(&mut sim, 1.0);
     let e = max_err(sim.joint_positions(), &PANDA_READY);
     assert!(e > 1e-3 && e < 0.2, "sag {e}: {:?}", sim.joint_positions());
+    // And the feed-forward has the right sign: it removes most of the sag.
+    let mut comp = SimArm::from_urdf(urdf_path()).unwrap();
+    run(&mut comp, 1.0);
+    let e_comp = max_err(comp.joint_positions(), &PANDA_READY);
+    assert!(e_comp < e / 5.0, "with compensation {e_comp}, without {e}");
 }
 
 #[test]

@@ -175,7 +175,7 @@ fn main() -> anyhow::Result<()> {
         }
         sim.step();
         step += 1;
-        if step % publish_every == 0 {
+        if step.is_multiple_of(publish_every) {
             let msg = JointState {
                 header: Header {
                     stamp: Time::now(),

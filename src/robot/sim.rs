@@ -343,8 +343,7 @@ impl SimArm {
 
     /// Sets motors, start pose and the per-joint frames.
     fn init_joints(&mut self, initial: &[f64]) -> Result<(), SimError> {
-        let mut multibody_index = None;
-        for j in &mut self.joints {
+        for (j, &q) in self.joints.iter_mut().zip(initial) {
             let (mb, link_id) = self
                 .world
                 .multibody_joints
@@ -355,47 +354,25 @@ impl SimArm {
             let link = mb.link_mut(link_id).ok_or_else(|| SimError::Build {
                 joint: j.name.clone(),
             })?;
+            let dof = link.assembly_id();
             let data = &mut link.joint.data;
             data.set_motor_model(j.axis, MotorModel::ForceBased);
             data.set_motor_max_force(j.axis, j.effort as Real);
             j.frame_in_child = data.local_frame2;
-            if multibody_index.is_none() {
-                multibody_index = Some(j.handle);
+            // Joints are built at zero; displace this one to its start value.
+            let mut disp: Vec<Real> = vec![0.0; mb.ndofs()];
+            if let Some(d) = disp.get_mut(dof) {
+                *d = q as Real;
             }
-        }
-        // Displace every joint from zero to its start value in one go, then
-        // place the bodies there.
-        if let Some(any) = multibody_index {
-            let ndofs = self
-                .world
-                .multibody_joints
-                .get(any)
-                .map(|(mb, _)| mb.ndofs())
-                .unwrap_or(0);
-            let mut disp = vec![0.0 as Real; ndofs];
-            for (j, &q) in self.joints.iter().zip(initial) {
-                let link = self
-                    .world
-                    .multibody_joints
-                    .get(j.handle)
-                    .and_then(|(m, id)| m.link(id).map(|l| l.assembly_id()))
-                    .ok_or_else(|| SimError::Build {
-                        joint: j.name.clone(),
-                    })?;
-                if link < disp.len() {
-                    disp[link] = q as Real;
-                }
-            }
-            let (mb, _) =
-                self.world
-                    .multibody_joints
-                    .get_mut(any)
-                    .ok_or_else(|| SimError::Build {
-                        joint: self.joints[0].name.clone(),
-                    })?;
             mb.apply_displacements(&disp);
-            mb.forward_kinematics(&self.world.bodies, false);
-            mb.update_rigid_bodies(&mut self.world.bodies, false);
+        }
+        // Place the bodies at the new joint values (once per multibody would do;
+        // per joint is simpler and this runs once).
+        for j in &self.joints {
+            if let Some((mb, _)) = self.world.multibody_joints.get_mut(j.handle) {
+                mb.forward_kinematics(&self.world.bodies, false);
+                mb.update_rigid_bodies(&mut self.world.bodies, false);
+            }
         }
         self.apply_motor_targets();
         self.read_state();
@@ -505,8 +482,8 @@ impl SimArm {
             let anchor = frame.translation;
             let ff = if self.gravity_compensation {
                 // Torque (or force) gravity exerts about this joint; cancel it.
-                let mut tau = 0.0 as Real;
-                let mut force = 0.0 as Real;
+                let mut tau: Real = 0.0;
+                let mut force: Real = 0.0;
                 for b in &j.subtree {
                     if let Some(rb) = self.world.bodies.get(*b) {
                         let w = g * rb.mass();
