@@ -49,9 +49,11 @@ enum Command {
 fn progress_bar(steps: usize, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(steps as u64);
     pb.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, loss {prefix}, ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} steps, loss {prefix}, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     pb.set_message(what.to_string());
     pb
@@ -59,7 +61,10 @@ fn progress_bar(steps: usize, what: &str) -> ProgressBar {
 
 fn train(config: &Path, out: &Path, force: bool) -> Result<()> {
     if out.exists() && !force {
-        bail!("{} already exists; pass --force to replace it", out.display());
+        bail!(
+            "{} already exists; pass --force to replace it",
+            out.display()
+        );
     }
     let cfg = TrainConfig::load(config)?;
     tracing::info!(
@@ -87,10 +92,16 @@ fn add(library: &Path, demo_path: &Path, name: &str) -> Result<()> {
     let mut lib = Library::load(library)?;
     let demo = Demo::load(demo_path)?;
     let pb = progress_bar(lib.manifest.training.options.steps, name);
-    fit::add_motif(&mut lib, name, &demo, &demo_path.display().to_string(), &mut |step, loss| {
-        pb.set_position(step as u64 + 1);
-        pb.set_prefix(format!("{loss:.2e}"));
-    })?;
+    fit::add_motif(
+        &mut lib,
+        name,
+        &demo,
+        &demo_path.display().to_string(),
+        &mut |step, loss| {
+            pb.set_position(step as u64 + 1);
+            pb.set_prefix(format!("{loss:.2e}"));
+        },
+    )?;
     pb.finish();
     lib.save(library)?;
     let e = lib.manifest.motifs.last().expect("just added");
@@ -111,11 +122,20 @@ fn inspect(library: &Path, json: bool) -> Result<()> {
         m.variant, m.mode, m.n, m.tau, m.dt, m.preparation.kind, m.preparation.steps
     );
     println!("  outputs: {}", m.outputs.join(", "));
-    println!("  {:<16} {:>7} {:>9} {:>11} {:>11}  source", "motif", "steps", "seconds", "final loss", "nmse");
+    println!(
+        "  {:<16} {:>7} {:>9} {:>11} {:>11}  source",
+        "motif", "steps", "seconds", "final loss", "nmse"
+    );
     for e in &m.motifs {
         println!(
             "  {:<16} {:>7} {:>9.3} {:>11.3e} {:>11.3e}  {} ({})",
-            e.name, e.steps, e.duration_s, e.provenance.final_loss, e.provenance.nmse, e.provenance.source, e.provenance.trained_by
+            e.name,
+            e.steps,
+            e.duration_s,
+            e.provenance.final_loss,
+            e.provenance.nmse,
+            e.provenance.source,
+            e.provenance.trained_by
         );
     }
     Ok(())
@@ -124,14 +144,20 @@ fn inspect(library: &Path, json: bool) -> Result<()> {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,k=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,k=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train { config, out, force } => train(config, out, *force),
-        Command::Add { library, demo, name } => add(library, demo, name).with_context(|| format!("adding '{name}' to {}", library.display())),
+        Command::Add {
+            library,
+            demo,
+            name,
+        } => add(library, demo, name)
+            .with_context(|| format!("adding '{name}' to {}", library.display())),
         Command::Inspect { library, json } => inspect(library, *json),
     };
     match result {

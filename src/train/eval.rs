@@ -69,9 +69,17 @@ pub struct EvalReport {
 }
 
 /// Draws a start the way training did.
-pub fn training_start(net: &Network, mode: Mode, prop: &Propagator, m: usize, rng: &mut StdRng) -> Array1<f32> {
+pub fn training_start(
+    net: &Network,
+    mode: Mode,
+    prop: &Propagator,
+    m: usize,
+    rng: &mut StdRng,
+) -> Array1<f32> {
     let n = net.n();
-    let normal = |rng: &mut StdRng, s: f32| Array1::from_shape_fn(n, |_| s * rng.sample::<f32, _>(StandardNormal));
+    let normal = |rng: &mut StdRng, s: f32| {
+        Array1::from_shape_fn(n, |_| s * rng.sample::<f32, _>(StandardNormal))
+    };
     match mode {
         Mode::Baseline { sigma0 } => normal(rng, sigma0),
         Mode::Thalamocortical { xi_sigma, .. } => {
@@ -86,7 +94,12 @@ pub fn training_start(net: &Network, mode: Mode, prop: &Propagator, m: usize, rn
 /// Runs motif `m` chained after a state `x`: through the preparation in the
 /// thalamocortical mode, directly in the baseline. Returns the motif's outputs
 /// and its end state.
-pub fn run_chained(net: &Network, mode: Mode, m: usize, x: &Array1<f32>) -> (Array2<f32>, Array1<f32>) {
+pub fn run_chained(
+    net: &Network,
+    mode: Mode,
+    m: usize,
+    x: &Array1<f32>,
+) -> (Array2<f32>, Array1<f32>) {
     let start = match mode {
         Mode::Baseline { .. } => x.clone(),
         Mode::Thalamocortical { .. } => run_prep(net, m, x.view(), net.prep.steps).1,
@@ -94,7 +107,12 @@ pub fn run_chained(net: &Network, mode: Mode, m: usize, x: &Array1<f32>) -> (Arr
     run_motif(net, m, start.view(), net.motifs[m].steps)
 }
 
-pub fn evaluate(net: &Network, mode: Mode, targets: &[Array2<f32>], opts: &EvalOptions) -> EvalReport {
+pub fn evaluate(
+    net: &Network,
+    mode: Mode,
+    targets: &[Array2<f32>],
+    opts: &EvalOptions,
+) -> EvalReport {
     let k = net.motifs.len();
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let prop = Propagator::new(net);
@@ -127,7 +145,10 @@ pub fn evaluate(net: &Network, mode: Mode, targets: &[Array2<f32>], opts: &EvalO
             worst_pair: None,
             chained_segments: 0,
             per_motif,
-            note: Some("chaining needs at least two motifs; only in-distribution figures are reported".into()),
+            note: Some(
+                "chaining needs at least two motifs; only in-distribution figures are reported"
+                    .into(),
+            ),
         };
     }
 
@@ -174,7 +195,11 @@ pub fn evaluate(net: &Network, mode: Mode, targets: &[Array2<f32>], opts: &EvalO
         pm.chaining_nmse = Some((sums[i].0 / sums[i].1.max(1) as f64) as f32);
         pm.worst_after = Some(net.motifs[worst_after[i].1].name.clone());
     }
-    let chain_mean = per_motif.iter().filter_map(|p| p.chaining_nmse).sum::<f32>() / k as f32;
+    let chain_mean = per_motif
+        .iter()
+        .filter_map(|p| p.chaining_nmse)
+        .sum::<f32>()
+        / k as f32;
     EvalReport {
         mode,
         in_distribution_nmse: id_mean,
