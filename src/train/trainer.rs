@@ -111,6 +111,7 @@ fn randn(rng: &mut StdRng, shape: (usize, usize), scale: f32) -> Array2<f32> {
 }
 
 /// A fresh network with random shared weights and no motifs.
+#[allow(clippy::too_many_arguments)] // one call site; a config struct would only move the list
 pub fn init_network(
     n: usize,
     d: usize,
