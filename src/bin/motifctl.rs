@@ -11,6 +11,7 @@
 //! ```
 
 use std::{
+    io::Write,
     process::ExitCode,
     time::{Duration, Instant},
 };
@@ -126,7 +127,10 @@ fn run() -> Result<ExitCode> {
                         .with_context(|| format!("no status from {base} within {timeout:?}"))?
                 };
                 if *watch {
-                    println!("{}", msg.data);
+                    // A closed pipe (e.g. `| head`) ends the watch quietly.
+                    if writeln!(std::io::stdout(), "{}", msg.data).is_err() {
+                        return Ok(ExitCode::SUCCESS);
+                    }
                 } else {
                     let v: serde_json::Value =
                         serde_json::from_str(&msg.data).context("malformed status")?;

@@ -77,6 +77,7 @@ pub struct Controller {
     v: [f64; MAX_JOINTS],
     last_t: Option<f64>,
     ticks: u64,
+    network_steps: u64,
     fault: Option<FaultCode>,
     faults: u64,
     limited_ticks: u64,
@@ -158,6 +159,7 @@ impl Controller {
             v: [0.0; MAX_JOINTS],
             last_t: None,
             ticks: 0,
+            network_steps: 0,
             fault: None,
             faults: 0,
             limited_ticks: 0,
@@ -208,6 +210,11 @@ impl Controller {
 
     pub fn limits(&self) -> &JointLimits {
         &self.limits
+    }
+
+    /// Network steps taken since start (all activities).
+    pub fn network_steps(&self) -> u64 {
+        self.network_steps
     }
 
     /// Nominal preparation length in network steps (before stretching).
@@ -362,6 +369,7 @@ impl Controller {
             _ => return,
         }
         self.k += 1;
+        self.network_steps += 1;
         let mut y = [0.0; MAX_JOINTS];
         if self.network_posture(&mut y) {
             self.y_b = y;

@@ -234,6 +234,10 @@ fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
             return Err(bad(format!("`{key}.ros__parameters` is not a mapping")));
         };
         for (k, v) in params {
+            // Set for every node by launch files; this node has no simulated clock.
+            if k.as_str() == Some("use_sim_time") {
+                continue;
+            }
             merged.insert(k.clone(), v.clone());
         }
         found = true;
