@@ -74,7 +74,7 @@ fn tick_and_command_never_allocate() {
         (700, Command::Run(q(&["reach_left"]))), // preemption mid-preparation or motif
         (900, Command::Speed(1.7)),
         (1200, Command::Append(q(&["lift", "square"]))),
-        (1500, Command::Run(q(&["spiral"]))),
+        (1500, Command::Run(q(&["square"]))),
         (1800, Command::Stop),
         (2100, Command::Run(q(&["figure_eight"]))),
         (2400, Command::Hold),

@@ -79,7 +79,7 @@ fn running_loop_does_not_allocate() {
         Command::Speed(1.5),
         Command::Append(q(&["lift"])),
         Command::Stop,
-        Command::Run(q(&["spiral"])),
+        Command::Run(q(&["square"])),
         Command::Hold,
     ];
     let (cmd_tx, cmd_rx) = bounded::<LoopInput>(8);

@@ -119,7 +119,7 @@ fn preemptions_and_speed_keep_velocity_limits() {
         (1, Command::Run(queue(&lib, &["reach_left", "circle"]))),
         (150, Command::Run(queue(&lib, &["reach_right"]))), // mid-preparation
         (1300, Command::Speed(2.0)),
-        (1500, Command::Run(queue(&lib, &["lift", "spiral"]))), // mid-motif at double speed
+        (1500, Command::Run(queue(&lib, &["lift", "square"]))), // mid-motif at double speed
         (2600, Command::Run(queue(&lib, &["wave"]))),
         (3000, Command::Speed(0.5)),
         (3500, Command::Append(queue(&lib, &["square"]))),
