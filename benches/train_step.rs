@@ -21,51 +21,20 @@ fn arg(args: &[String], i: usize, default: usize, what: &str) -> usize {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let n = arg(&args, 0, 256, "N");
     let batch = arg(&args, 1, 16, "batch");
     let steps = arg(&args, 2, 200, "sequence length");
-    let prep = Preparation {
-        j_prep: None,
-        steps: 80,
-    };
-    let mut net = init_network(
-        n,
-        2,
-        Variant::Input,
-        0.01,
-        0.001,
-        1.0,
-        prep,
-        OutputScaling::identity(2),
-        1,
-    );
+    let prep = Preparation { j_prep: None, steps: 80 };
+    let mut net = init_network(n, 2, Variant::Input, 0.01, 0.001, 1.0, prep, OutputScaling::identity(2), 1);
     net.motifs.push(init_motif(&net, "m", steps, 1));
     let target = Array2::from_shape_fn((steps, 2), |(t, d)| ((t as f32 * 0.03) + d as f32).sin());
-    let opts = TrainOptions {
-        steps: 1,
-        batch,
-        ..Default::default()
-    };
-    let mode = Mode::Thalamocortical {
-        xi_sigma: 1.0,
-        chain_fraction: 0.0,
-    };
+    let opts = TrainOptions { steps: 1, batch, ..Default::default() };
+    let mode = Mode::Thalamocortical { xi_sigma: 1.0, chain_fraction: 0.0 };
     let mut times = Vec::new();
     for i in 0..60 {
         let t0 = Instant::now();
-        train(
-            &mut net,
-            &[0],
-            &[target.view()],
-            true,
-            mode,
-            &opts,
-            |_, _| {},
-        );
+        train(&mut net, &[0], &[target.view()], true, mode, &opts, |_, _| {});
         if i >= 10 {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
-pub use manifest::{
-    Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION,
-};
+pub use manifest::{Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION};
 
 use crate::model::{Drive, ModelError, Motif, Network, Preparation, Shared, Variant};
 
@@ -68,16 +66,10 @@ impl Library {
         let wpath = dir.join(WEIGHTS_FILE);
         let data = std::fs::read(&wpath).map_err(io(&wpath))?;
         let (network, targets) = build_network(&manifest, &data).map_err(|e| match e {
-            LibraryError::Weights(message) => LibraryError::Inconsistent {
-                path: wpath.clone(),
-                message,
-            },
+            LibraryError::Weights(message) => LibraryError::Inconsistent { path: wpath.clone(), message },
             other => other,
         })?;
-        network.validate().map_err(|source| LibraryError::Model {
-            path: wpath,
-            source,
-        })?;
+        network.validate().map_err(|source| LibraryError::Model { path: wpath, source })?;
         Ok(Self {
             manifest,
             network,
@@ -90,10 +82,7 @@ impl Library {
     pub fn save(&self, dir: &Path) -> Result<(), LibraryError> {
         self.network
             .validate()
-            .map_err(|source| LibraryError::Model {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| LibraryError::Model { path: dir.to_path_buf(), source })?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -107,21 +96,15 @@ impl Library {
             path: dir.join(MANIFEST_FILE),
             message: e.to_string(),
         })?;
-        std::fs::write(tmp.path().join(MANIFEST_FILE), yaml)
-            .map_err(io(&tmp.path().join(MANIFEST_FILE)))?;
+        std::fs::write(tmp.path().join(MANIFEST_FILE), yaml).map_err(io(&tmp.path().join(MANIFEST_FILE)))?;
         if self.targets.len() != self.network.motifs.len() {
             return Err(LibraryError::Inconsistent {
                 path: dir.to_path_buf(),
-                message: format!(
-                    "{} targets for {} motifs",
-                    self.targets.len(),
-                    self.network.motifs.len()
-                ),
+                message: format!("{} targets for {} motifs", self.targets.len(), self.network.motifs.len()),
             });
         }
         let weights = weights::serialize(&self.network, &self.targets)?;
-        std::fs::write(tmp.path().join(WEIGHTS_FILE), weights)
-            .map_err(io(&tmp.path().join(WEIGHTS_FILE)))?;
+        std::fs::write(tmp.path().join(WEIGHTS_FILE), weights).map_err(io(&tmp.path().join(WEIGHTS_FILE)))?;
 
         let staged = tmp.keep();
         let result = replace_dir(&staged, dir);
@@ -159,12 +142,7 @@ pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest, LibraryError>
     })?;
     match version.format_version {
         Some(FORMAT_VERSION) => {}
-        Some(found) => {
-            return Err(LibraryError::Version {
-                path: path.to_path_buf(),
-                found,
-            })
-        }
+        Some(found) => return Err(LibraryError::Version { path: path.to_path_buf(), found }),
         None => {
             return Err(LibraryError::Manifest {
                 path: path.to_path_buf(),
@@ -183,13 +161,8 @@ pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest, LibraryError>
     if m.outputs.is_empty() {
         return Err(bad("no outputs listed".into()));
     }
-    if m.output_scaling.offset.len() != m.outputs.len()
-        || m.output_scaling.scale.len() != m.outputs.len()
-    {
-        return Err(bad(format!(
-            "output_scaling does not have {} entries",
-            m.outputs.len()
-        )));
+    if m.output_scaling.offset.len() != m.outputs.len() || m.output_scaling.scale.len() != m.outputs.len() {
+        return Err(bad(format!("output_scaling does not have {} entries", m.outputs.len())));
     }
     if m.preparation.kind == PrepKind::Optimised && m.preparation.rank.is_none() {
         return Err(bad("an optimised preparation needs its rank".into()));

@@ -17,57 +17,21 @@ fn bytes(data: &[f32]) -> Vec<u8> {
 
 pub fn serialize(net: &Network, targets: &[Array2<f32>]) -> Result<Vec<u8>, LibraryError> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = vec![
-        (
-            "J".into(),
-            net.shared.j.shape().to_vec(),
-            bytes(&net.shared.j.iter().copied().collect::<Vec<_>>()),
-        ),
-        (
-            "W".into(),
-            net.shared.w.shape().to_vec(),
-            bytes(&net.shared.w.iter().copied().collect::<Vec<_>>()),
-        ),
-        (
-            "y0".into(),
-            net.shared.y0.shape().to_vec(),
-            bytes(&net.shared.y0.to_vec()),
-        ),
+        ("J".into(), net.shared.j.shape().to_vec(), bytes(&net.shared.j.iter().copied().collect::<Vec<_>>())),
+        ("W".into(), net.shared.w.shape().to_vec(), bytes(&net.shared.w.iter().copied().collect::<Vec<_>>())),
+        ("y0".into(), net.shared.y0.shape().to_vec(), bytes(&net.shared.y0.to_vec())),
     ];
     if let Some(p) = &net.prep.j_prep {
-        tensors.push((
-            "J_prep".into(),
-            p.shape().to_vec(),
-            bytes(&p.iter().copied().collect::<Vec<_>>()),
-        ));
+        tensors.push(("J_prep".into(), p.shape().to_vec(), bytes(&p.iter().copied().collect::<Vec<_>>())));
     }
     for (i, (m, target)) in net.motifs.iter().zip(targets).enumerate() {
-        tensors.push((
-            format!("motif.{i}.target"),
-            target.shape().to_vec(),
-            bytes(&target.iter().copied().collect::<Vec<_>>()),
-        ));
-        tensors.push((
-            format!("motif.{i}.x_init"),
-            m.x_init.shape().to_vec(),
-            bytes(&m.x_init.to_vec()),
-        ));
+        tensors.push((format!("motif.{i}.target"), target.shape().to_vec(), bytes(&target.iter().copied().collect::<Vec<_>>())));
+        tensors.push((format!("motif.{i}.x_init"), m.x_init.shape().to_vec(), bytes(&m.x_init.to_vec())));
         match &m.drive {
-            Drive::Input { b } => tensors.push((
-                format!("motif.{i}.b"),
-                b.shape().to_vec(),
-                bytes(&b.to_vec()),
-            )),
+            Drive::Input { b } => tensors.push((format!("motif.{i}.b"), b.shape().to_vec(), bytes(&b.to_vec()))),
             Drive::Loop { u, v } => {
-                tensors.push((
-                    format!("motif.{i}.U"),
-                    u.shape().to_vec(),
-                    bytes(&u.iter().copied().collect::<Vec<_>>()),
-                ));
-                tensors.push((
-                    format!("motif.{i}.V"),
-                    v.shape().to_vec(),
-                    bytes(&v.iter().copied().collect::<Vec<_>>()),
-                ));
+                tensors.push((format!("motif.{i}.U"), u.shape().to_vec(), bytes(&u.iter().copied().collect::<Vec<_>>())));
+                tensors.push((format!("motif.{i}.V"), v.shape().to_vec(), bytes(&v.iter().copied().collect::<Vec<_>>())));
             }
         }
     }
@@ -79,11 +43,8 @@ pub fn serialize(net: &Network, targets: &[Array2<f32>]) -> Result<Vec<u8>, Libr
                 .map_err(|e| LibraryError::Weights(format!("tensor {name}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(
-        views,
-        Some(HashMap::from([("format".to_string(), "motif".to_string())])),
-    )
-    .map_err(|e| LibraryError::Weights(e.to_string()))
+    safetensors::serialize(views, Some(HashMap::from([("format".to_string(), "motif".to_string())])))
+        .map_err(|e| LibraryError::Weights(e.to_string()))
 }
 
 /// Tensors read back by name with their dtype checked; shapes are checked by the caller.
@@ -106,10 +67,7 @@ impl<'a> Weights<'a> {
             .tensor(name)
             .map_err(|_| LibraryError::Weights(format!("tensor '{name}' is missing")))?;
         if t.dtype() != Dtype::F32 {
-            return Err(LibraryError::Weights(format!(
-                "tensor '{name}' is {:?}, expected F32",
-                t.dtype()
-            )));
+            return Err(LibraryError::Weights(format!("tensor '{name}' is {:?}, expected F32", t.dtype())));
         }
         let values = t
             .data()
@@ -119,20 +77,14 @@ impl<'a> Weights<'a> {
         Ok((t.shape().to_vec(), values))
     }
 
-    pub fn matrix(
-        &self,
-        name: &str,
-        rows: usize,
-        cols: usize,
-    ) -> Result<Array2<f32>, LibraryError> {
+    pub fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<Array2<f32>, LibraryError> {
         let (shape, v) = self.raw(name)?;
         if shape != [rows, cols] {
             return Err(LibraryError::Weights(format!(
                 "tensor '{name}' has shape {shape:?}, the manifest implies [{rows}, {cols}]"
             )));
         }
-        Array2::from_shape_vec((rows, cols), v)
-            .map_err(|e| LibraryError::Weights(format!("tensor '{name}': {e}")))
+        Array2::from_shape_vec((rows, cols), v).map_err(|e| LibraryError::Weights(format!("tensor '{name}': {e}")))
     }
 
     pub fn vector(&self, name: &str, len: usize) -> Result<Array1<f32>, LibraryError> {

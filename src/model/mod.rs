@@ -7,6 +7,4 @@ pub mod network;
 pub mod prep;
 
 pub use error::{ModelError, Result};
-pub use network::{
-    run_motif, run_prep, Drive, Motif, Network, OutputScaling, Preparation, Shared, State, Variant,
-};
+pub use network::{run_motif, run_prep, Drive, Motif, Network, OutputScaling, Preparation, Shared, State, Variant};

@@ -31,14 +31,9 @@ pub struct Shared {
 /// A motif's segregated drive.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drive {
-    Input {
-        b: Array1<f32>,
-    },
+    Input { b: Array1<f32> },
     /// `u`: N×r (thalamus → cortex), `v`: r×N (cortex → thalamus).
-    Loop {
-        u: Array2<f32>,
-        v: Array2<f32>,
-    },
+    Loop { u: Array2<f32>, v: Array2<f32> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,9 +132,7 @@ impl Network {
             }
         };
         if n == 0 || d == 0 {
-            return Err(ModelError::Invalid(
-                "network has no units or no outputs".into(),
-            ));
+            return Err(ModelError::Invalid("network has no units or no outputs".into()));
         }
         if !(self.tau > 0.0 && self.dt > 0.0 && self.tau.is_finite() && self.dt.is_finite()) {
             return Err(ModelError::Invalid(format!(
@@ -160,10 +153,7 @@ impl Network {
                 want: vec![d, d],
             });
         }
-        check_finite(
-            "output scaling".into(),
-            self.scaling.offset.iter().chain(&self.scaling.scale),
-        )?;
+        check_finite("output scaling".into(), self.scaling.offset.iter().chain(&self.scaling.scale))?;
         if self.scaling.scale.iter().any(|s| *s == 0.0) {
             return Err(ModelError::Invalid("output scale of zero".into()));
         }
@@ -177,10 +167,7 @@ impl Network {
                 return Err(ModelError::DuplicateMotif(m.name.clone()));
             }
             if m.steps == 0 {
-                return Err(ModelError::Invalid(format!(
-                    "motif '{}' has zero steps",
-                    m.name
-                )));
+                return Err(ModelError::Invalid(format!("motif '{}' has zero steps", m.name)));
             }
             shape(format!("{}.x_init", m.name), m.x_init.shape(), &[n])?;
             check_finite(format!("{}.x_init", m.name), m.x_init.iter())?;
@@ -252,13 +239,7 @@ impl State {
             Drive::Input { b } => self.scratch += b,
             Drive::Loop { u, v } => {
                 ndarray::linalg::general_mat_vec_mul(1.0, v, &self.r, 0.0, &mut self.low_rank);
-                ndarray::linalg::general_mat_vec_mul(
-                    1.0,
-                    u,
-                    &self.low_rank,
-                    1.0,
-                    &mut self.scratch,
-                );
+                ndarray::linalg::general_mat_vec_mul(1.0, u, &self.low_rank, 1.0, &mut self.scratch);
             }
         }
         ndarray::Zip::from(&mut self.x)
@@ -304,12 +285,7 @@ fn flush_denormals(mut x: ArrayViewMut1<f32>) {
 
 /// Runs one motif from `x0` and returns its outputs (steps × D, network scale)
 /// and the final state. Convenience for evaluation and tests, not the control loop.
-pub fn run_motif(
-    net: &Network,
-    m: usize,
-    x0: ArrayView1<f32>,
-    steps: usize,
-) -> (Array2<f32>, Array1<f32>) {
+pub fn run_motif(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (Array2<f32>, Array1<f32>) {
     let mut st = State::new(net);
     st.set(x0);
     let mut out = Array2::zeros((steps, net.outputs()));
@@ -322,12 +298,7 @@ pub fn run_motif(
 
 /// Runs the preparation toward motif `m` from `x0` for `steps` steps and returns
 /// the outputs during the transition and the state at motif onset.
-pub fn run_prep(
-    net: &Network,
-    m: usize,
-    x0: ArrayView1<f32>,
-    steps: usize,
-) -> (Array2<f32>, Array1<f32>) {
+pub fn run_prep(net: &Network, m: usize, x0: ArrayView1<f32>, steps: usize) -> (Array2<f32>, Array1<f32>) {
     let mut st = State::new(net);
     st.set(x0);
     let mut out = Array2::zeros((steps, net.outputs()));

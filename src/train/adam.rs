@@ -33,9 +33,7 @@ impl Adam {
             .sqrt() as f32;
         if norm > clip && clip > 0.0 {
             let s = clip / norm;
-            grads
-                .iter_mut()
-                .for_each(|g| g.iter_mut().for_each(|x| *x *= s));
+            grads.iter_mut().for_each(|g| g.iter_mut().for_each(|x| *x *= s));
             true
         } else {
             false
@@ -43,27 +41,13 @@ impl Adam {
     }
 
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&mut [f32]], lr: f32) {
-        assert_eq!(
-            params.len(),
-            self.m.len(),
-            "parameter list changed between steps"
-        );
+        assert_eq!(params.len(), self.m.len(), "parameter list changed between steps");
         self.t += 1;
         let c1 = 1.0 - self.beta1.powi(self.t);
         let c2 = 1.0 - self.beta2.powi(self.t);
         let step = lr * c2.sqrt() / c1;
-        for (((p, g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
-            for (((p, g), m), v) in p
-                .iter_mut()
-                .zip(g.iter())
-                .zip(m.iter_mut())
-                .zip(v.iter_mut())
-            {
+        for (((p, g), m), v) in params.iter_mut().zip(grads).zip(&mut self.m).zip(&mut self.v) {
+            for (((p, g), m), v) in p.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut()) {
                 *m = self.beta1 * *m + (1.0 - self.beta1) * g;
                 *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
                 *p -= step * *m / (v.sqrt() + self.eps);
@@ -84,10 +68,7 @@ mod tests {
             let mut g = vec![2.0 * (x[0] - 1.0), 20.0 * (x[1] + 0.5)];
             adam.step(&mut [&mut x[..]], &[&mut g[..]], 0.01);
         }
-        assert!(
-            (x[0] - 1.0).abs() < 1e-3 && (x[1] + 0.5).abs() < 1e-3,
-            "{x:?}"
-        );
+        assert!((x[0] - 1.0).abs() < 1e-3 && (x[1] + 0.5).abs() < 1e-3, "{x:?}");
     }
 
     #[test]

@@ -76,9 +76,7 @@ pub fn loss_and_grads(
                 general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
             }
         }
-        Zip::from(&mut x)
-            .and(&pre)
-            .for_each(|x, p| *x += alpha * (p - *x));
+        Zip::from(&mut x).and(&pre).for_each(|x, p| *x += alpha * (p - *x));
     }
     let r_out = ws.rs.slice(s![b.., ..]);
     let mut y = Array2::<f32>::zeros((tb, d));
@@ -120,10 +118,7 @@ pub fn loss_and_grads(
         }
         let r = ws.rs.slice(s![k * b..(k + 1) * b, ..]);
         let mut g = Array2::<f32>::zeros((b, n));
-        Zip::from(&mut g)
-            .and(&a)
-            .and(&r)
-            .for_each(|g, a, r| *g = a * (1.0 - r * r));
+        Zip::from(&mut g).and(&a).and(&r).for_each(|g, a, r| *g = a * (1.0 - r * r));
         if k < t_len {
             let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
             g.scaled_add(1.0 - alpha, &g_next);
@@ -255,9 +250,7 @@ mod tests {
     fn input_variant_gradients_match_finite_differences() {
         let mut rng = StdRng::seed_from_u64(3);
         check(Drive::Input {
-            b: randn(&mut rng, (1, 6), 0.5)
-                .into_shape_with_order(6)
-                .unwrap(),
+            b: randn(&mut rng, (1, 6), 0.5).into_shape_with_order(6).unwrap(),
         });
     }
 

@@ -92,11 +92,7 @@ pub enum ConfigError {
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: motif '{motif}': {message}")]
-    Motif {
-        path: PathBuf,
-        motif: String,
-        message: String,
-    },
+    Motif { path: PathBuf, motif: String, message: String },
 }
 
 impl TrainConfig {
@@ -125,54 +121,33 @@ impl TrainConfig {
             return bad("network.n must be at least 1".into());
         }
         if !(n.tau > 0.0 && n.dt > 0.0 && n.tau.is_finite() && n.dt.is_finite() && n.dt <= n.tau) {
-            return bad(format!(
-                "network.tau ({}) and dt ({}) must be positive with dt ≤ tau",
-                n.tau, n.dt
-            ));
+            return bad(format!("network.tau ({}) and dt ({}) must be positive with dt ≤ tau", n.tau, n.dt));
         }
         if let Variant::Loop { rank } = n.variant {
             if rank == 0 || rank > n.n {
-                return bad(format!(
-                    "loop rank {rank} must be between 1 and n = {}",
-                    n.n
-                ));
+                return bad(format!("loop rank {rank} must be between 1 and n = {}", n.n));
             }
         }
         let p = &self.preparation;
         if !(p.tau_multiple.is_finite() && p.tau_multiple >= 0.0) {
-            return bad(format!(
-                "preparation.tau_multiple ({}) must be ≥ 0",
-                p.tau_multiple
-            ));
+            return bad(format!("preparation.tau_multiple ({}) must be ≥ 0", p.tau_multiple));
         }
         if !(p.rank_fraction > 0.0 && p.rank_fraction <= 1.0) {
-            return bad(format!(
-                "preparation.rank_fraction ({}) must be in (0, 1]",
-                p.rank_fraction
-            ));
+            return bad(format!("preparation.rank_fraction ({}) must be in (0, 1]", p.rank_fraction));
         }
         let t = &self.training;
         if t.steps == 0 || t.batch == 0 {
             return bad("training.steps and training.batch must be at least 1".into());
         }
-        if !(t.lr > 0.0
-            && t.lr_final > 0.0
-            && t.lr.is_finite()
-            && t.lr_final.is_finite()
-            && t.clip >= 0.0)
-        {
+        if !(t.lr > 0.0 && t.lr_final > 0.0 && t.lr.is_finite() && t.lr_final.is_finite() && t.clip >= 0.0) {
             return bad("training.lr and lr_final must be positive, clip ≥ 0".into());
         }
         match self.mode {
             Mode::Baseline { sigma0 } if !(sigma0 >= 0.0 && sigma0.is_finite()) => {
                 return bad(format!("mode.sigma0 ({sigma0}) must be ≥ 0"))
             }
-            Mode::Thalamocortical {
-                xi_sigma,
-                chain_fraction,
-            } if !(xi_sigma >= 0.0
-                && xi_sigma.is_finite()
-                && (0.0..=1.0).contains(&chain_fraction)) =>
+            Mode::Thalamocortical { xi_sigma, chain_fraction }
+                if !(xi_sigma >= 0.0 && xi_sigma.is_finite() && (0.0..=1.0).contains(&chain_fraction)) =>
             {
                 return bad("mode.xi_sigma must be ≥ 0 and chain_fraction in [0, 1]".into())
             }
@@ -184,19 +159,13 @@ impl TrainConfig {
         let mut seen = std::collections::HashSet::new();
         for m in &self.motifs {
             if m.name.trim().is_empty() || m.name.chars().any(char::is_whitespace) {
-                return bad(format!(
-                    "motif name '{}' must be non-empty with no spaces",
-                    m.name
-                ));
+                return bad(format!("motif name '{}' must be non-empty with no spaces", m.name));
             }
             if !seen.insert(&m.name) {
                 return bad(format!("duplicate motif name '{}'", m.name));
             }
             if m.demo.is_some() == m.generate.is_some() {
-                return bad(format!(
-                    "motif '{}' needs exactly one of `demo` or `generate`",
-                    m.name
-                ));
+                return bad(format!("motif '{}' needs exactly one of `demo` or `generate`", m.name));
             }
         }
         Ok(())
@@ -242,30 +211,22 @@ impl TrainConfig {
                 }
                 (None, Some(g)) => {
                     let d = match g {
-                        Generator::Smooth2d { seed, steps } => {
-                            generators::smooth_trajectory(*seed, &family(*steps))
-                        }
-                        Generator::Steps2d { seed, steps } => {
-                            generators::step_trajectory(*seed, &family(*steps))
-                        }
+                        Generator::Smooth2d { seed, steps } => generators::smooth_trajectory(*seed, &family(*steps)),
+                        Generator::Steps2d { seed, steps } => generators::step_trajectory(*seed, &family(*steps)),
                         Generator::Arm { motif } => {
-                            let arm = arm.as_ref().ok_or_else(|| {
-                                err("the arm generator needs `urdf` in the config".into())
-                            })?;
+                            let arm = arm
+                                .as_ref()
+                                .ok_or_else(|| err("the arm generator needs `urdf` in the config".into()))?;
                             generators::arm_motif(motif, arm, dt)
                         }
                     }
                     .map_err(|e| err(e.to_string()))?;
-                    (
-                        format!("generator {}", serde_json::to_string(g).unwrap_or_default()),
-                        d,
-                    )
+                    (format!("generator {}", serde_json::to_string(g).unwrap_or_default()), d)
                 }
                 (None, None) => unreachable!("checked in TrainConfig::check"),
             };
             if let Some(arm) = &arm {
-                arm.check_joint_names(&demo.names)
-                    .map_err(|e| err(e.to_string()))?;
+                arm.check_joint_names(&demo.names).map_err(|e| err(e.to_string()))?;
             }
             out.push((source, demo));
         }

@@ -39,11 +39,8 @@ pub fn resample(demo: &Demo, dt: f64) -> Array2<f32> {
 pub fn fit_scaling(trajectories: &[Array2<f32>]) -> Result<OutputScaling, DatasetError> {
     let first = trajectories.first().ok_or(DatasetError::Empty)?;
     let d = first.ncols();
-    let all = ndarray::concatenate(
-        Axis(0),
-        &trajectories.iter().map(|t| t.view()).collect::<Vec<_>>(),
-    )
-    .expect("equal widths checked by the caller");
+    let all = ndarray::concatenate(Axis(0), &trajectories.iter().map(|t| t.view()).collect::<Vec<_>>())
+        .expect("equal widths checked by the caller");
     let mean = all.mean_axis(Axis(0)).expect("non-empty");
     let std = all.std_axis(Axis(0), 0.0);
     let largest = std.iter().cloned().fold(0.0f32, f32::max).max(1e-6);
@@ -54,13 +51,7 @@ pub fn fit_scaling(trajectories: &[Array2<f32>]) -> Result<OutputScaling, Datase
 }
 
 /// Checks the demo's columns and returns its target in network units at step `dt`.
-pub fn target(
-    demo: &Demo,
-    source_name: &str,
-    outputs: &[String],
-    scaling: &OutputScaling,
-    dt: f64,
-) -> Result<Array2<f32>, DatasetError> {
+pub fn target(demo: &Demo, source_name: &str, outputs: &[String], scaling: &OutputScaling, dt: f64) -> Result<Array2<f32>, DatasetError> {
     if demo.names != outputs {
         return Err(DatasetError::Columns {
             source_name: source_name.to_string(),

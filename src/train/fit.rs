@@ -9,9 +9,7 @@ use super::dataset::{self, DatasetError};
 use super::demo::Demo;
 use super::eval::{evaluate, EvalOptions};
 use super::trainer::{self, Mode, TrainOptions, TrainReport};
-use crate::library::{
-    Library, Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION,
-};
+use crate::library::{Library, Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION};
 use crate::model::{Network, Preparation};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,11 +47,7 @@ fn nmse_per_motif(net: &Network, mode: Mode, targets: &[Array2<f32>]) -> Vec<f32
 }
 
 /// Trains a new library from a config: shared weights and every motif together.
-pub fn train_library(
-    cfg: &TrainConfig,
-    cfg_path: &Path,
-    progress: Progress,
-) -> Result<Library, FitError> {
+pub fn train_library(cfg: &TrainConfig, cfg_path: &Path, progress: Progress) -> Result<Library, FitError> {
     let demos = cfg.demos(cfg_path)?;
     let outputs = demos[0].1.names.clone();
     let dt = cfg.network.dt as f64;
@@ -67,10 +61,7 @@ pub fn train_library(
             .into());
         }
     }
-    let raw: Vec<Array2<f32>> = demos
-        .iter()
-        .map(|(_, d)| dataset::resample(d, dt))
-        .collect();
+    let raw: Vec<Array2<f32>> = demos.iter().map(|(_, d)| dataset::resample(d, dt)).collect();
     let scaling = dataset::fit_scaling(&raw)?;
     let targets = demos
         .iter()
@@ -97,8 +88,7 @@ pub fn train_library(
         PrepKind::Leak => None,
         PrepKind::Optimised => {
             let rank = ((cfg.preparation.rank_fraction * n as f32).round() as usize).max(1);
-            net.prep.j_prep =
-                Some(super::prep::optimised_j_prep(&net, rank).map_err(FitError::Prep)?);
+            net.prep.j_prep = Some(super::prep::optimised_j_prep(&net, rank).map_err(FitError::Prep)?);
             Some(rank)
         }
     };
@@ -108,15 +98,7 @@ pub fn train_library(
     }
     let all: Vec<usize> = (0..net.motifs.len()).collect();
     let views: Vec<ArrayView2<f32>> = targets.iter().map(|t| t.view()).collect();
-    let report = trainer::train(
-        &mut net,
-        &all,
-        &views,
-        true,
-        cfg.mode,
-        &cfg.training,
-        progress,
-    );
+    let report = trainer::train(&mut net, &all, &views, true, cfg.mode, &cfg.training, progress);
     let nmse = nmse_per_motif(&net, cfg.mode, &targets);
 
     let motifs = cfg
@@ -124,19 +106,7 @@ pub fn train_library(
         .iter()
         .zip(&demos)
         .enumerate()
-        .map(|(i, (spec, (source, _)))| {
-            entry(
-                &net,
-                i,
-                &spec.name,
-                source,
-                "train",
-                &cfg.training,
-                &report,
-                i,
-                nmse[i],
-            )
-        })
+        .map(|(i, (spec, (source, _)))| entry(&net, i, &spec.name, source, "train", &cfg.training, &report, i, nmse[i]))
         .collect();
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -197,43 +167,23 @@ fn entry(
 
 /// Adds a motif trained on `demo`, changing only that motif's own parameters:
 /// the shared weights and every earlier motif stay bit-identical.
-pub fn add_motif(
-    lib: &mut Library,
-    name: &str,
-    demo: &Demo,
-    source: &str,
-    progress: Progress,
-) -> Result<(), FitError> {
+pub fn add_motif(lib: &mut Library, name: &str, demo: &Demo, source: &str, progress: Progress) -> Result<(), FitError> {
     if lib.network.motif_index(name).is_some() {
         return Err(FitError::Duplicate(name.to_string()));
     }
     if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
-        return Err(FitError::Invalid(format!(
-            "motif name '{name}' must be non-empty with no spaces"
-        )));
+        return Err(FitError::Invalid(format!("motif name '{name}' must be non-empty with no spaces")));
     }
     let m = &lib.manifest;
     let target = dataset::target(demo, source, &m.outputs, &m.output_scaling, m.dt as f64)?;
     let opts = TrainOptions {
-        seed: m
-            .training
-            .options
-            .seed
-            .wrapping_add(lib.network.motifs.len() as u64),
+        seed: m.training.options.seed.wrapping_add(lib.network.motifs.len() as u64),
         ..m.training.options.clone()
     };
     let motif = trainer::init_motif(&lib.network, name, target.nrows(), opts.seed);
     lib.network.motifs.push(motif);
     let idx = lib.network.motifs.len() - 1;
-    let report = trainer::train(
-        &mut lib.network,
-        &[idx],
-        &[target.view()],
-        false,
-        m.mode,
-        &opts,
-        progress,
-    );
+    let report = trainer::train(&mut lib.network, &[idx], &[target.view()], false, m.mode, &opts, progress);
     lib.targets.push(target);
     let mode = lib.manifest.mode;
     let nmse = {
@@ -244,17 +194,7 @@ pub fn add_motif(
         };
         nmse_per_motif(&sub, mode, &lib.targets[idx..])[0]
     };
-    let e = entry(
-        &lib.network,
-        idx,
-        name,
-        source,
-        "add",
-        &opts,
-        &report,
-        0,
-        nmse,
-    );
+    let e = entry(&lib.network, idx, name, source, "add", &opts, &report, 0, nmse);
     lib.manifest.motifs.push(e);
     Ok(())
 }

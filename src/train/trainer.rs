@@ -148,14 +148,10 @@ pub fn init_motif(net: &Network, name: &str, steps: usize, seed: u64) -> Motif {
     let mut rng = StdRng::seed_from_u64(h);
     let n = net.n();
     let sn = (n as f32).sqrt();
-    let x_init = randn(&mut rng, (1, n), 0.5)
-        .into_shape_with_order(n)
-        .expect("n elements");
+    let x_init = randn(&mut rng, (1, n), 0.5).into_shape_with_order(n).expect("n elements");
     let drive = match net.variant {
         Variant::Input => Drive::Input {
-            b: randn(&mut rng, (1, n), 0.1)
-                .into_shape_with_order(n)
-                .expect("n elements"),
+            b: randn(&mut rng, (1, n), 0.1).into_shape_with_order(n).expect("n elements"),
         },
         Variant::Loop { rank } => Drive::Loop {
             u: randn(&mut rng, (n, rank), 1.0 / sn),
@@ -189,11 +185,7 @@ fn param_slices<'a>(
     train_init: bool,
 ) -> Vec<&'a mut [f32]> {
     let mut out = Vec::new();
-    let Network {
-        shared,
-        motifs: all,
-        ..
-    } = net;
+    let Network { shared, motifs: all, .. } = net;
     if train_shared {
         out.push(shared.j.as_slice_mut().expect("contiguous"));
         out.push(shared.w.as_slice_mut().expect("contiguous"));
@@ -282,10 +274,7 @@ pub fn train(
 
         let net_ref: &Network = net;
         let pieces: Vec<Piece> = std::thread::scope(|scope| {
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |p| p.get())
-                .min(k)
-                .max(1);
+            let workers = std::thread::available_parallelism().map_or(1, |p| p.get()).min(k).max(1);
             let chunk = k.div_ceil(workers);
             let handles: Vec<_> = workspaces
                 .chunks_mut(chunk)
@@ -365,12 +354,8 @@ pub fn train(
             grads.push(gw.as_slice_mut().expect("contiguous"));
             grads.push(gy0.as_slice_mut().expect("contiguous"));
         }
-        let mut per_motif: Vec<Option<(Option<Array1<f32>>, Drive)>> =
-            per_motif.into_iter().map(Some).collect();
-        let mut owned: Vec<(Option<Array1<f32>>, Drive)> = order
-            .iter()
-            .map(|&i| per_motif[i].take().expect("once"))
-            .collect();
+        let mut per_motif: Vec<Option<(Option<Array1<f32>>, Drive)>> = per_motif.into_iter().map(Some).collect();
+        let mut owned: Vec<(Option<Array1<f32>>, Drive)> = order.iter().map(|&i| per_motif[i].take().expect("once")).collect();
         for (g_init, drive) in owned.iter_mut() {
             if let Some(g) = g_init {
                 grads.push(g.as_slice_mut().expect("contiguous"));
@@ -412,48 +397,19 @@ mod tests {
 
     #[test]
     fn thalamocortical_training_fits_two_motifs() {
-        let prep = Preparation {
-            j_prep: None,
-            steps: 80,
-        };
-        let mut net = init_network(
-            64,
-            2,
-            Variant::Input,
-            0.01,
-            0.001,
-            1.0,
-            prep,
-            OutputScaling::identity(2),
-            3,
-        );
+        let prep = Preparation { j_prep: None, steps: 80 };
+        let mut net = init_network(64, 2, Variant::Input, 0.01, 0.001, 1.0, prep, OutputScaling::identity(2), 3);
         for (i, name) in ["a", "b"].iter().enumerate() {
             let m = init_motif(&net, name, 200, i as u64);
             net.motifs.push(m);
         }
         let targets = [target(200, 0.0), target(200, 0.4)];
         let views: Vec<_> = targets.iter().map(|t| t.view()).collect();
-        let opts = TrainOptions {
-            steps: 400,
-            batch: 8,
-            lr: 3e-3,
-            lr_final: 3e-4,
-            ..Default::default()
-        };
-        let mode = Mode::Thalamocortical {
-            xi_sigma: 1.0,
-            chain_fraction: 0.5,
-        };
+        let opts = TrainOptions { steps: 400, batch: 8, lr: 3e-3, lr_final: 3e-4, ..Default::default() };
+        let mode = Mode::Thalamocortical { xi_sigma: 1.0, chain_fraction: 0.5 };
         let report = train(&mut net, &[0, 1], &views, true, mode, &opts, |_, _| {});
         let first = report.losses[..10].iter().sum::<f32>() / 10.0;
-        eprintln!(
-            "loss {first} -> {:?} in {:.1}s",
-            report.final_losses, report.seconds
-        );
-        assert!(
-            report.final_losses.iter().all(|l| *l < 0.05 * first),
-            "{:?}",
-            report.final_losses
-        );
+        eprintln!("loss {first} -> {:?} in {:.1}s", report.final_losses, report.seconds);
+        assert!(report.final_losses.iter().all(|l| *l < 0.05 * first), "{:?}", report.final_losses);
     }
 }
