@@ -154,7 +154,7 @@ impl Network {
             });
         }
         check_finite("output scaling".into(), self.scaling.offset.iter().chain(&self.scaling.scale))?;
-        if self.scaling.scale.iter().any(|s| *s == 0.0) {
+        if self.scaling.scale.contains(&0.0) {
             return Err(ModelError::Invalid("output scale of zero".into()));
         }
         if let Some(p) = &self.prep.j_prep {

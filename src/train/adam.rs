@@ -65,7 +65,7 @@ mod tests {
         let mut x = vec![3.0_f32, -2.0];
         let mut adam = Adam::new(&[2]);
         for _ in 0..2000 {
-            let mut g = vec![2.0 * (x[0] - 1.0), 20.0 * (x[1] + 0.5)];
+            let mut g = [2.0 * (x[0] - 1.0), 20.0 * (x[1] + 0.5)];
             adam.step(&mut [&mut x[..]], &[&mut g[..]], 0.01);
         }
         assert!((x[0] - 1.0).abs() < 1e-3 && (x[1] + 0.5).abs() < 1e-3, "{x:?}");
@@ -73,8 +73,8 @@ mod tests {
 
     #[test]
     fn clips_to_the_global_norm() {
-        let mut a = vec![3.0_f32];
-        let mut b = vec![4.0_f32];
+        let mut a = [3.0_f32];
+        let mut b = [4.0_f32];
         assert!(Adam::clip(&mut [&mut a[..], &mut b[..]], 1.0));
         assert!((a[0] - 0.6).abs() < 1e-6 && (b[0] - 0.8).abs() < 1e-6);
         assert!(!Adam::clip(&mut [&mut a[..], &mut b[..]], 1.0));

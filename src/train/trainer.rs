@@ -111,6 +111,7 @@ fn randn(rng: &mut StdRng, shape: (usize, usize), scale: f32) -> Array2<f32> {
 }
 
 /// A fresh network with random shared weights and no motifs.
+#[allow(clippy::too_many_arguments)]
 pub fn init_network(
     n: usize,
     d: usize,
