@@ -37,5 +37,14 @@ if [[ $PHASE == all || $PHASE == eval ]]; then
         nice -n 10 "$BIN" eval --library "$RUNS/$name" --json "${plots[@]}" >"$RUNS/$name.eval.json"
     done
     "$BIN" report --runs "$RUNS" --json docs/results.json >docs/results_table.md
-    echo "wrote docs/results.json, docs/results_table.md and docs/plots/" >&2
+    # Splice the generated tables into docs/results.md between its markers, so
+    # no number in the document is typed by hand.
+    if [[ -f docs/results.md ]]; then
+        awk -v table=docs/results_table.md '
+            /<!-- BEGIN GENERATED TABLE -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+            /<!-- END GENERATED TABLE -->/ { skip = 0 }
+            !skip { print }
+        ' docs/results.md >docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
+    fi
+    echo "wrote docs/results.json, docs/results_table.md, docs/results.md tables and docs/plots/" >&2
 fi
