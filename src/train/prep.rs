@@ -10,10 +10,11 @@ use crate::model::Network;
 /// uses the mean readout direction, since the loss is defined for one output.
 ///
 /// Adam only, no L-BFGS polish: measured at N = 64, rank 6, L-BFGS lowers the
-/// continuous-time loss by 1.5% (0.605 → 0.604) while the loop entries grow
-/// from ≈0.5 to ≈4500. Those stiff eigenvalues are harmless for the ODE but
-/// make the network's explicit Euler preparation step diverge at α = 0.1–0.2
-/// (NaN within a few steps), so the polish is not worth having here.
+/// continuous-time loss from 0.713 to 0.604 (time to 1%: 9.4 τ → 8.8 τ) but
+/// grows the entries from ≈0.5 to ≈130 after 20 iterations and ≈4500 after
+/// 120. Those stiff eigenvalues are harmless for the ODE but make the
+/// network's explicit Euler preparation step diverge at α = 0.1–0.2 (NaN
+/// within a few steps), so the slower but integrable Adam result is used.
 pub fn optimised_j_prep(net: &Network, rank: usize) -> Result<Array2<f32>, String> {
     let j0 = net.shared.j.mapv(f64::from);
     let w = net
