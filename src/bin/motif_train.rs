@@ -8,7 +8,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use motif::library::Library;
 use motif::train::config::TrainConfig;
 use motif::train::demo::Demo;
+use motif::train::eval::{self, EvalOptions, EvalReport};
 use motif::train::fit;
+use motif::train::plots;
+use motif::train::trainer::Mode;
+use serde::Serialize;
 
 #[derive(Parser)]
 #[command(version, about = "Train, extend and inspect libraries of motor motifs")]
@@ -37,6 +41,34 @@ enum Command {
         demo: PathBuf,
         #[arg(long)]
         name: String,
+    },
+    /// Evaluate a library in distribution and under zero-shot chaining.
+    Eval {
+        #[arg(long)]
+        library: PathBuf,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// Write PNG plots (chained sequence, preparation transient) here.
+        #[arg(long)]
+        plots: Option<PathBuf>,
+        /// Random chained sequences besides all ordered pairs.
+        #[arg(long, default_value_t = 50)]
+        sequences: usize,
+        #[arg(long, default_value_t = 10)]
+        sequence_len: usize,
+        #[arg(long, default_value_t = 12345)]
+        seed: u64,
+    },
+    /// Collect `<family>_n<N>_<variant>.eval.json` files into one JSON file and
+    /// print the Markdown results table.
+    Report {
+        /// Directory with the `*.eval.json` files of scripts/reproduce.sh.
+        #[arg(long)]
+        runs: PathBuf,
+        /// Where to write the combined JSON.
+        #[arg(long)]
+        json: PathBuf,
     },
     /// Show a library's motifs, durations, sizes and errors.
     Inspect {
@@ -141,6 +173,325 @@ fn inspect(library: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `eval --json` output: the report plus what it was measured on.
+#[derive(Serialize)]
+struct EvalOutput {
+    library: String,
+    n: usize,
+    tau: f32,
+    dt: f32,
+    preparation: motif::library::PrepInfo,
+    train_steps: usize,
+    train_seconds: f64,
+    eval_seconds: f64,
+    #[serde(flatten)]
+    report: EvalReport,
+}
+
+fn eval_library(
+    library: &Path,
+    json: bool,
+    plot_dir: Option<&Path>,
+    opts: &EvalOptions,
+) -> Result<()> {
+    let lib = Library::load(library)?;
+    let net = &lib.network;
+    let mode = lib.manifest.mode;
+    let started = std::time::Instant::now();
+    let report = eval::evaluate(net, mode, &lib.targets, opts);
+    let eval_seconds = started.elapsed().as_secs_f64();
+    if let Some(dir) = plot_dir {
+        write_plots(&lib, dir, opts.seed)?;
+    }
+    if json {
+        let out = EvalOutput {
+            library: library.display().to_string(),
+            n: lib.manifest.n,
+            tau: lib.manifest.tau,
+            dt: lib.manifest.dt,
+            preparation: lib.manifest.preparation.clone(),
+            train_steps: lib.manifest.training.options.steps,
+            train_seconds: lib.manifest.training.seconds,
+            eval_seconds,
+            report,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "library {} ({:?}, N = {})",
+        library.display(),
+        mode,
+        lib.manifest.n
+    );
+    println!("  in-distribution NMSE {:.3e}", report.in_distribution_nmse);
+    match (
+        report.chaining_nmse,
+        report.chaining_ratio,
+        &report.worst_pair,
+    ) {
+        (Some(c), Some(r), Some(w)) => {
+            println!(
+                "  chaining NMSE {c:.3e} over {} segments, ratio {r:.2}",
+                report.chained_segments
+            );
+            println!("  worst pair {} -> {}: {:.3e}", w.from, w.to, w.nmse);
+        }
+        _ => println!(
+            "  {}",
+            report.note.as_deref().unwrap_or("no chaining figures")
+        ),
+    }
+    println!(
+        "  {:<16} {:>11} {:>11}  worst after",
+        "motif", "in-dist", "chained"
+    );
+    for m in &report.per_motif {
+        let chained = m
+            .chaining_nmse
+            .map_or("-".to_string(), |c| format!("{c:.3e}"));
+        println!(
+            "  {:<16} {:>11.3e} {:>11}  {}",
+            m.name,
+            m.in_distribution_nmse,
+            chained,
+            m.worst_after.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
+
+fn write_plots(lib: &Library, dir: &Path, seed: u64) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let net = &lib.network;
+    let mode = lib.manifest.mode;
+    let k = net.motifs.len();
+    let names: Vec<String> = net.motifs.iter().map(|m| m.name.clone()).collect();
+    // Reverse library order: a sequence never shown as such in training (which
+    // sees no sequences at all), short enough to read.
+    let sequence: Vec<usize> = (0..k).rev().take(6).collect();
+    let mut trace = eval::chained_trace(net, mode, &lib.targets, &sequence, seed);
+    for a in [&mut trace.produced, &mut trace.target] {
+        for mut row in a.rows_mut() {
+            lib.manifest
+                .output_scaling
+                .to_physical(row.as_slice_mut().expect("contiguous"));
+        }
+    }
+    let mean = trace.nmse.iter().sum::<f32>() / trace.nmse.len() as f32;
+    let what = match mode {
+        Mode::Baseline { sigma0 } => format!("baseline σ0 = {sigma0}"),
+        Mode::Thalamocortical { .. } => format!(
+            "thalamocortical, {:?} preparation of {:.1} τ",
+            lib.manifest.preparation.kind,
+            net.prep.steps as f32 * net.alpha()
+        ),
+    };
+    let title = format!(
+        "Chained sequence, {what}, N = {}: mean segment NMSE {mean:.2e}",
+        net.n()
+    );
+    let path = dir.join("chained.png");
+    plots::chained_sequence(&path, &title, &trace, &names, &lib.manifest.outputs, net.dt)?;
+    tracing::info!(path = %path.display(), "plot written");
+    if matches!(mode, Mode::Thalamocortical { .. }) && k >= 2 {
+        let tau_steps = 1.0 / net.alpha();
+        // At least 12 τ so leak and optimised preparations can be compared on one axis.
+        let steps = net.prep.steps.max((12.0 * tau_steps).round() as usize);
+        let mut transients = eval::prep_transients(net, mode, 0, steps, seed);
+        for t in &mut transients {
+            for mut row in t.outputs.rows_mut() {
+                lib.manifest
+                    .output_scaling
+                    .to_physical(row.as_slice_mut().expect("contiguous"));
+            }
+        }
+        let title = format!(
+            "Preparation toward {} ({:?} J_prep, N = {}; the library prepares for {:.1} τ)",
+            names[0],
+            lib.manifest.preparation.kind,
+            net.n(),
+            net.prep.steps as f32 / tau_steps
+        );
+        let path = dir.join("prep_transient.png");
+        plots::prep_transient(
+            &path,
+            &title,
+            &transients,
+            &lib.manifest.outputs[0],
+            tau_steps,
+            net.prep.steps as f32 / tau_steps,
+        )?;
+        tracing::info!(path = %path.display(), "plot written");
+    }
+    Ok(())
+}
+
+/// One row of the results table, parsed from a run's file name and eval JSON.
+struct Row {
+    family: String,
+    n: usize,
+    variant: String,
+    value: serde_json::Value,
+}
+
+const FAMILIES: [&str; 3] = ["smooth", "steps", "arm"];
+const VARIANTS: [&str; 4] = ["base0.1", "base1.0", "tc-leak", "tc-opt"];
+
+fn parse_run_name(stem: &str) -> Option<(String, usize, String)> {
+    let mut parts = stem.splitn(3, '_');
+    let family = parts.next()?.to_string();
+    let n = parts.next()?.strip_prefix('n')?.parse().ok()?;
+    let variant = parts.next()?.to_string();
+    Some((family, n, variant))
+}
+
+fn order(list: &[&str], s: &str) -> usize {
+    list.iter().position(|x| *x == s).unwrap_or(list.len())
+}
+
+fn report(runs: &Path, json_out: &Path) -> Result<()> {
+    let mut rows = Vec::new();
+    for entry in std::fs::read_dir(runs).with_context(|| format!("reading {}", runs.display()))? {
+        let path = entry?.path();
+        let Some(stem) = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .and_then(|f| f.strip_suffix(".eval.json"))
+        else {
+            continue;
+        };
+        let (family, n, variant) = parse_run_name(stem).with_context(|| {
+            format!(
+                "{}: expected <family>_n<N>_<variant>.eval.json",
+                path.display()
+            )
+        })?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        rows.push(Row {
+            family,
+            n,
+            variant,
+            value,
+        });
+    }
+    if rows.is_empty() {
+        bail!("no *.eval.json files in {}", runs.display());
+    }
+    rows.sort_by_key(|r| {
+        (
+            order(&FAMILIES, &r.family),
+            r.n,
+            order(&VARIANTS, &r.variant),
+        )
+    });
+    let combined: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = r.value.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("family".into(), r.family.clone().into());
+                o.insert("variant".into(), r.variant.clone().into());
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "regenerate": "scripts/reproduce.sh",
+        "runs": combined,
+    });
+    std::fs::write(json_out, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", json_out.display()))?;
+
+    let f = |r: &Row, k: &str| r.value.get(k).and_then(|v| v.as_f64());
+    let sci = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2e}"));
+    let fixed = |v: Option<f64>, p: usize| v.map_or("–".to_string(), |v| format!("{v:.p$}"));
+    println!("| family | N | variant | in-dist NMSE | chaining NMSE | ratio | worst pair (NMSE) | ‖end state‖ | ‖train start‖ | random start, end-state norm: NMSE | train s |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let worst =
+            r.value
+                .get("worst_pair")
+                .filter(|w| !w.is_null())
+                .map_or("–".to_string(), |w| {
+                    format!(
+                        "{}→{} ({:.2e})",
+                        w["from"].as_str().unwrap_or("?"),
+                        w["to"].as_str().unwrap_or("?"),
+                        w["nmse"].as_f64().unwrap_or(f64::NAN)
+                    )
+                });
+        let es = |k: &str| {
+            r.value
+                .get("end_states")
+                .and_then(|e| e.get(k))
+                .and_then(|v| v.as_f64())
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.family,
+            r.n,
+            r.variant,
+            sci(f(r, "in_distribution_nmse")),
+            sci(f(r, "chaining_nmse")),
+            fixed(f(r, "chaining_ratio"), 2),
+            worst,
+            fixed(es("end_norm"), 1),
+            fixed(es("train_start_norm"), 1),
+            sci(es("norm_matched_random_nmse")),
+            fixed(f(r, "train_seconds"), 0),
+        );
+    }
+    // The reproduction targets, checked per family and size from the numbers above.
+    println!();
+    println!("| family | N | thalamocortical variant | ratio ≤ 1.1 | in-dist ≤ best baseline | best baseline in-dist | baseline ratios |");
+    println!("|---|---|---|---|---|---|---|");
+    let yes = |b: bool| if b { "yes" } else { "**no**" };
+    for family in FAMILIES {
+        let mut sizes: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.family == family)
+            .map(|r| r.n)
+            .collect();
+        sizes.dedup();
+        for n in sizes {
+            let group: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.family == family && r.n == n)
+                .collect();
+            let baselines: Vec<&&Row> = group
+                .iter()
+                .filter(|r| r.variant.starts_with("base"))
+                .collect();
+            let best = baselines
+                .iter()
+                .filter_map(|r| f(r, "in_distribution_nmse"))
+                .fold(f64::INFINITY, f64::min);
+            let ratios = baselines
+                .iter()
+                .map(|r| format!("{}: {}", r.variant, fixed(f(r, "chaining_ratio"), 1)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for tc in group.iter().filter(|r| r.variant.starts_with("tc")) {
+                let ratio = f(tc, "chaining_ratio").unwrap_or(f64::INFINITY);
+                let id = f(tc, "in_distribution_nmse").unwrap_or(f64::INFINITY);
+                println!(
+                    "| {family} | {n} | {} | {} ({ratio:.2}) | {} ({}) | {} | {ratios} |",
+                    tc.variant,
+                    yes(ratio <= 1.1),
+                    yes(id <= best),
+                    sci(Some(id)),
+                    sci(Some(best)),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -159,6 +510,24 @@ fn main() -> std::process::ExitCode {
         } => add(library, demo, name)
             .with_context(|| format!("adding '{name}' to {}", library.display())),
         Command::Inspect { library, json } => inspect(library, *json),
+        Command::Eval {
+            library,
+            json,
+            plots,
+            sequences,
+            sequence_len,
+            seed,
+        } => {
+            let opts = EvalOptions {
+                sequences: *sequences,
+                sequence_len: *sequence_len,
+                seed: *seed,
+                ..EvalOptions::default()
+            };
+            eval_library(library, *json, plots.as_deref(), &opts)
+                .with_context(|| format!("evaluating {}", library.display()))
+        }
+        Command::Report { runs, json } => report(runs, json),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -64,8 +64,25 @@ pub struct EvalReport {
     pub worst_pair: Option<WorstPair>,
     pub chained_segments: usize,
     pub per_motif: Vec<MotifEval>,
+    /// Where chaining starts motifs, compared with where training did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_states: Option<EndStateStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// Separates the two reasons a chained start can be out of distribution: its
+/// norm or its direction (DESIGN.md §2.2). Norms are Euclidean, in state units.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndStateStats {
+    /// Mean ‖x‖ of each motif's end state (from in-distribution starts).
+    pub end_norm: f32,
+    /// Mean ‖x0‖ of training starts (baseline: ≈ σ0·√N).
+    pub train_start_norm: f32,
+    /// Mean NMSE over all ordered pairs when the previous motif's end state is
+    /// replaced by a random direction of the same norm (through the
+    /// preparation in the thalamocortical mode).
+    pub norm_matched_random_nmse: f32,
 }
 
 /// Draws a start the way training did.
@@ -145,6 +162,7 @@ pub fn evaluate(
             worst_pair: None,
             chained_segments: 0,
             per_motif,
+            end_states: None,
             note: Some(
                 "chaining needs at least two motifs; only in-distribution figures are reported"
                     .into(),
@@ -190,6 +208,7 @@ pub fn evaluate(
             prev = next;
         }
     }
+    let end_states = end_state_stats(net, mode, &prop, targets, &ends, &mut rng);
     let segments: usize = sums.iter().map(|s| s.1).sum();
     for (i, pm) in per_motif.iter_mut().enumerate() {
         pm.chaining_nmse = Some((sums[i].0 / sums[i].1.max(1) as f64) as f32);
@@ -212,6 +231,168 @@ pub fn evaluate(
         }),
         chained_segments: segments,
         per_motif,
+        end_states: Some(end_states),
         note: None,
     }
+}
+
+fn end_state_stats(
+    net: &Network,
+    mode: Mode,
+    prop: &Propagator,
+    targets: &[Array2<f32>],
+    ends: &[Array1<f32>],
+    rng: &mut StdRng,
+) -> EndStateStats {
+    let k = ends.len();
+    let norm = |x: &Array1<f32>| x.dot(x).sqrt();
+    let end_norm = ends.iter().map(norm).sum::<f32>() / k as f32;
+    let train_start_norm = (0..k)
+        .map(|m| norm(&training_start(net, mode, prop, m, rng)))
+        .sum::<f32>()
+        / k as f32;
+    let mut total = 0.0f64;
+    for (a, end) in ends.iter().enumerate() {
+        for b in (0..k).filter(|&b| b != a) {
+            let r = Array1::from_shape_fn(net.n(), |_| rng.sample::<f32, _>(StandardNormal));
+            let x = &r * (norm(end) / norm(&r).max(1e-12));
+            let (y, _) = run_chained(net, mode, b, &x);
+            total += nmse(y.view(), targets[b].view()) as f64;
+        }
+    }
+    EndStateStats {
+        end_norm,
+        train_start_norm,
+        norm_matched_random_nmse: (total / (k * (k - 1)) as f64) as f32,
+    }
+}
+
+/// What a segment of a chained trace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentKind {
+    Preparation,
+    Motif,
+}
+
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub kind: SegmentKind,
+    pub motif: usize,
+    /// Sample range `[start, end)` in the trace.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One chained run, sample by sample, for plotting.
+#[derive(Debug, Clone)]
+pub struct ChainTrace {
+    /// Network outputs (samples × D, network units).
+    pub produced: Array2<f32>,
+    /// Targets over motif segments, NaN during preparations.
+    pub target: Array2<f32>,
+    pub segments: Vec<Segment>,
+    /// NMSE of each motif segment, in sequence order.
+    pub nmse: Vec<f32>,
+}
+
+/// Runs `sequence` from an in-distribution start of its first motif, each
+/// later motif chained (through the preparation in the thalamocortical mode).
+pub fn chained_trace(
+    net: &Network,
+    mode: Mode,
+    targets: &[Array2<f32>],
+    sequence: &[usize],
+    seed: u64,
+) -> ChainTrace {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let prop = Propagator::new(net);
+    let mut x = training_start(net, mode, &prop, sequence[0], &mut rng);
+    let mut produced = Vec::new();
+    let mut target = Vec::new();
+    let mut segments = Vec::new();
+    let mut nmses = Vec::new();
+    let mut at = 0;
+    for (i, &m) in sequence.iter().enumerate() {
+        if i > 0 && matches!(mode, Mode::Thalamocortical { .. }) && net.prep.steps > 0 {
+            let (y, end) = run_prep(net, m, x.view(), net.prep.steps);
+            segments.push(Segment {
+                kind: SegmentKind::Preparation,
+                motif: m,
+                start: at,
+                end: at + y.nrows(),
+            });
+            at += y.nrows();
+            target.push(Array2::from_elem(y.dim(), f32::NAN));
+            produced.push(y);
+            x = end;
+        }
+        let (y, end) = run_motif(net, m, x.view(), net.motifs[m].steps);
+        nmses.push(nmse(y.view(), targets[m].view()));
+        segments.push(Segment {
+            kind: SegmentKind::Motif,
+            motif: m,
+            start: at,
+            end: at + y.nrows(),
+        });
+        at += y.nrows();
+        target.push(targets[m].clone());
+        produced.push(y);
+        x = end;
+    }
+    let cat = |v: &[Array2<f32>]| {
+        ndarray::concatenate(Axis(0), &v.iter().map(|a| a.view()).collect::<Vec<_>>())
+            .expect("equal widths")
+    };
+    ChainTrace {
+        produced: cat(&produced),
+        target: cat(&target),
+        segments,
+        nmse: nmses,
+    }
+}
+
+/// The preparation toward motif `to` from one start: outputs and the residual
+/// `‖x − x*_to‖` after every step (index 0 is the start).
+#[derive(Debug, Clone)]
+pub struct PrepTransient {
+    pub from: String,
+    pub outputs: Array2<f32>,
+    pub residual: Vec<f32>,
+}
+
+/// Preparations toward `to` from the end state of every other motif (each run
+/// from an in-distribution start), over `steps` steps.
+pub fn prep_transients(
+    net: &Network,
+    mode: Mode,
+    to: usize,
+    steps: usize,
+    seed: u64,
+) -> Vec<PrepTransient> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let prop = Propagator::new(net);
+    let target = &net.motifs[to].x_init;
+    (0..net.motifs.len())
+        .filter(|&a| a != to)
+        .map(|a| {
+            let x0 = training_start(net, mode, &prop, a, &mut rng);
+            let end = run_motif(net, a, x0.view(), net.motifs[a].steps).1;
+            let mut st = crate::model::State::new(net);
+            st.set(end.view());
+            let mut outputs = Array2::zeros((steps, net.outputs()));
+            let mut residual = Vec::with_capacity(steps + 1);
+            let dist = |x: &Array1<f32>| (x - target).mapv(|v| v * v).sum().sqrt();
+            residual.push(dist(&st.x));
+            for t in 0..steps {
+                st.step_prep(net, to, net.alpha());
+                st.output(net, &mut outputs.row_mut(t));
+                residual.push(dist(&st.x));
+            }
+            PrepTransient {
+                from: net.motifs[a].name.clone(),
+                outputs,
+                residual,
+            }
+        })
+        .collect()
 }

@@ -1,0 +1,202 @@
+//! The paper's claim at test size (docs/results.md has the full study): on the
+//! same demonstrations and seed, thalamocortical training chains zero-shot
+//! without losing in-distribution accuracy against the random-start baseline.
+//! Plus the `motif_train eval` CLI on broken and one-motif libraries.
+
+use std::path::Path;
+use std::process::Command;
+
+use motif::train::config::TrainConfig;
+use motif::train::eval::{evaluate, EvalOptions, EvalReport};
+use motif::train::fit::train_library;
+
+/// K = 3 smooth 2-D motifs of 50 τ at α = 0.2, N = 64: a few seconds per library.
+fn config(mode: &str, prep: &str, n: usize, motifs: usize, steps: usize) -> String {
+    let mut s = format!(
+        "network: {{ n: {n}, variant: {{ kind: input }}, tau: 0.01, dt: 0.002 }}\n\
+         mode: {mode}\n\
+         preparation: {{ kind: {prep}, tau_multiple: 8 }}\n\
+         training: {{ steps: {steps}, batch: 8, lr: 0.003, lr_final: 0.0002, clip: 1.0, seed: 1 }}\n\
+         motifs:\n"
+    );
+    for i in 1..=motifs {
+        s += &format!(
+            "  - {{ name: m{i}, generate: {{ family: smooth2d, seed: {i}, steps: 250 }} }}\n"
+        );
+    }
+    s
+}
+
+fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> EvalReport {
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, yaml).unwrap();
+    let cfg = TrainConfig::load(&path).unwrap();
+    let lib = train_library(&cfg, &path, &mut |_, _| {}).unwrap();
+    let opts = EvalOptions {
+        sequences: 10,
+        ..EvalOptions::default()
+    };
+    let report = evaluate(&lib.network, lib.manifest.mode, &lib.targets, &opts);
+    eprintln!(
+        "{name}: in-dist {:.3e}, chaining {:?}, ratio {:?}, {:.1} s training",
+        report.in_distribution_nmse,
+        report.chaining_nmse,
+        report.chaining_ratio,
+        lib.manifest.training.seconds
+    );
+    report
+}
+
+#[test]
+fn thalamocortical_chains_without_accuracy_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = 400;
+    let base = train_and_eval(
+        dir.path(),
+        "baseline",
+        &config("{ kind: baseline, sigma0: 0.1 }", "leak", 64, 3, steps),
+    );
+    let tc = train_and_eval(
+        dir.path(),
+        "thalamocortical",
+        &config(
+            "{ kind: thalamocortical, xi_sigma: 1.0, chain_fraction: 0.0 }",
+            "leak",
+            64,
+            3,
+            steps,
+        ),
+    );
+    let ratio = tc.chaining_ratio.unwrap();
+    assert!(ratio <= 1.5, "thalamocortical chaining ratio {ratio} > 1.5");
+    assert!(
+        tc.in_distribution_nmse <= 1.2 * base.in_distribution_nmse,
+        "thalamocortical in-distribution NMSE {} is more than 20% worse than the baseline's {}",
+        tc.in_distribution_nmse,
+        base.in_distribution_nmse
+    );
+}
+
+fn motif_train(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_motif_train"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// A tiny library through the CLI: N = 16, a few training steps.
+fn tiny_library(dir: &Path, name: &str, mode: &str, motifs: usize) -> std::path::PathBuf {
+    let cfg = dir.join(format!("{name}.yaml"));
+    std::fs::write(&cfg, config(mode, "leak", 16, motifs, 5)).unwrap();
+    let out = dir.join(name);
+    let o = motif_train(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn eval_missing_library_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    let o = motif_train(&["eval", "--library", missing.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("manifest.yaml") && err.contains("nowhere"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_inconsistent_library_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = tiny_library(dir.path(), "lib", "{ kind: baseline, sigma0: 0.5 }", 2);
+    // The manifest claims a size the weights do not have.
+    let manifest = lib.join("manifest.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("n: 16"), "{text}");
+    std::fs::write(&manifest, text.replace("n: 16", "n: 17")).unwrap();
+    let o = motif_train(&["eval", "--library", lib.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("evaluating") && err.contains("weights.safetensors"),
+        "{err}"
+    );
+
+    std::fs::remove_file(lib.join("weights.safetensors")).unwrap();
+    let o = motif_train(&["eval", "--library", lib.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("weights.safetensors"), "{err}");
+}
+
+#[test]
+fn eval_one_motif_library_reports_in_distribution_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = tiny_library(dir.path(), "one", "{ kind: baseline, sigma0: 0.5 }", 1);
+    let plots = dir.path().join("plots");
+    let o = motif_train(&[
+        "eval",
+        "--library",
+        lib.to_str().unwrap(),
+        "--json",
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["in_distribution_nmse"].as_f64().unwrap().is_finite());
+    assert!(
+        v["chaining_nmse"].is_null() && v["chaining_ratio"].is_null() && v["worst_pair"].is_null()
+    );
+    assert!(v["note"].as_str().unwrap().contains("at least two"), "{v}");
+    assert_eq!(v["per_motif"].as_array().unwrap().len(), 1);
+    assert!(plots.join("chained.png").exists());
+
+    let o = motif_train(&["eval", "--library", lib.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("at least two"));
+}
+
+#[test]
+fn eval_json_and_plots_for_a_thalamocortical_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = tiny_library(
+        dir.path(),
+        "tc",
+        "{ kind: thalamocortical, xi_sigma: 1.0, chain_fraction: 0.0 }",
+        3,
+    );
+    let plots = dir.path().join("plots");
+    let o = motif_train(&[
+        "eval",
+        "--library",
+        lib.to_str().unwrap(),
+        "--json",
+        "--sequences",
+        "50",
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in ["in_distribution_nmse", "chaining_nmse", "chaining_ratio"] {
+        assert!(v[key].as_f64().unwrap().is_finite(), "{key}: {v}");
+    }
+    assert!(v["worst_pair"]["from"].is_string());
+    // All 6 ordered pairs plus 50 sequences of 10 (9 chained segments each).
+    assert_eq!(v["chained_segments"].as_u64().unwrap(), 6 + 50 * 9);
+    assert_eq!(v["per_motif"].as_array().unwrap().len(), 3);
+    for png in ["chained.png", "prep_transient.png"] {
+        let bytes = std::fs::read(plots.join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+    }
+}
