@@ -5,4 +5,5 @@ pub mod library;
 pub mod model;
 pub mod robot;
 pub mod ros;
+pub mod shutdown;
 pub mod train;

@@ -9,7 +9,7 @@
 use std::{
     path::PathBuf,
     process::ExitCode,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::Ordering,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -39,29 +39,6 @@ publish_joint_commands, publish_joint_states, publish_trajectory,
 trajectory_decimation, speed, speed_min, speed_max, velocity_limit_scale,
 stop_time, watchdog_ms, stall_timeout, max_command_bytes, autostart.
 ROS_DOMAIN_ID selects the DDS domain.";
-
-static SHUTDOWN: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
-    SHUTDOWN.store(true, Ordering::Relaxed);
-}
-
-fn install_signal_handlers() -> Result<()> {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic.
-        let prev = unsafe {
-            libc::signal(
-                sig,
-                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            )
-        };
-        if prev == libc::SIG_ERR {
-            bail!("cannot install handler for signal {sig}");
-        }
-    }
-    Ok(())
-}
 
 struct Args {
     params_file: Option<PathBuf>,
@@ -232,7 +209,7 @@ fn run() -> Result<()> {
         params.loop_rate_hz,
         controller.prep_steps()
     );
-    install_signal_handlers()?;
+    let shutdown = motif::shutdown::on_sigint_or_sigterm().context("installing signal handlers")?;
 
     let mut b = TransportBuilder::new(NodeSpec::new("motif_controller"));
     let sample_cap = 64;
@@ -348,7 +325,7 @@ fn run() -> Result<()> {
             wall_epoch,
         )));
     };
-    while !SHUTDOWN.load(Ordering::Relaxed) {
+    while !shutdown.load(Ordering::Relaxed) {
         select! {
             recv(sequence_rx) -> msg => {
                 if let Ok(msg) = msg {

@@ -18,7 +18,10 @@ use motif::robot::{ArmModel, SimArm, SimConfig};
 use motif::train::plots::{self, Track};
 
 #[derive(Parser)]
-#[command(version, about = "Play motifs from the default library on the simulated arm")]
+#[command(
+    version,
+    about = "Play motifs from the default library on the simulated arm"
+)]
 struct Cli {
     /// The node's parameters (library, URDF, loop rate, limits).
     #[arg(long, default_value = "config/motif_controller.yaml")]
@@ -167,15 +170,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         last = Some((r.phase, r.motif));
     }
-    println!("motif_demo: {} s of control at {} Hz", rows.last().map_or(0.0, |r| r.t).round(), params.loop_rate_hz);
+    println!(
+        "motif_demo: {} s of control at {} Hz",
+        rows.last().map_or(0.0, |r| r.t).round(),
+        params.loop_rate_hz
+    );
     println!(
         "  motifs played: {}",
-        played.iter().map(|(t, n)| format!("{n} (at {t:.2} s)")).collect::<Vec<_>>().join(", ")
+        played
+            .iter()
+            .map(|(t, n)| format!("{n} (at {t:.2} s)"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!("  tracking error, commanded vs measured (rad):");
     println!("    {:<14} {:>9} {:>9}", "joint", "RMS", "max");
     for (j, name) in joints.iter().enumerate() {
-        let errs: Vec<f64> = rows.iter().map(|r| (r.commanded[j] - r.measured[j]).abs()).collect();
+        let errs: Vec<f64> = rows
+            .iter()
+            .map(|r| (r.commanded[j] - r.measured[j]).abs())
+            .collect();
         let rms = (errs.iter().map(|e| e * e).sum::<f64>() / errs.len().max(1) as f64).sqrt();
         let max = errs.iter().cloned().fold(0.0, f64::max);
         println!("    {name:<14} {rms:>9.5} {max:>9.5}");

@@ -14,8 +14,7 @@
 //! ```
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -127,11 +126,7 @@ fn main() -> anyhow::Result<()> {
         SimArm::new(arm, config).with_context(|| format!("simulating {}", args.urdf.display()))?;
     let names = sim.joint_names().to_vec();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .with_context(|| format!("installing handler for signal {sig}"))?;
-    }
+    let stop = motif::shutdown::on_sigint_or_sigterm().context("installing signal handlers")?;
 
     let mut builder = TransportBuilder::new(NodeSpec::new(&args.node));
     let cmd_rx =

@@ -360,7 +360,11 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
     root.fill(&WHITE).map_err(draw_err(path))?;
     let (header, body) = root.split_vertically(70);
     header
-        .draw(&Text::new(title.to_string(), (20, 12), (FAMILY, 26).into_font()))
+        .draw(&Text::new(
+            title.to_string(),
+            (20, 12),
+            (FAMILY, 26).into_font(),
+        ))
         .map_err(draw_err(path))?;
     header
         .draw(&Text::new(
@@ -371,7 +375,12 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
         .map_err(draw_err(path))?;
     for (j, panel) in body.split_evenly((d, 1)).iter().enumerate() {
         let column = |rows: &[Vec<f64>]| -> Vec<(f32, f32)> {
-            track.times.iter().zip(rows).map(|(t, r)| (*t as f32, r[j] as f32)).collect()
+            track
+                .times
+                .iter()
+                .zip(rows)
+                .map(|(t, r)| (*t as f32, r[j] as f32))
+                .collect()
         };
         let (cmd, meas) = (column(&track.commanded), column(&track.measured));
         let (lo, hi) = finite_range(cmd.iter().chain(&meas).map(|p| p.1));
@@ -417,7 +426,10 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
             .draw_series(LineSeries::new(cmd, BLACK.stroke_width(2)))
             .map_err(draw_err(path))?;
         chart
-            .draw_series(LineSeries::new(meas, PALETTE[j % PALETTE.len()].stroke_width(1)))
+            .draw_series(LineSeries::new(
+                meas,
+                PALETTE[j % PALETTE.len()].stroke_width(1),
+            ))
             .map_err(draw_err(path))?;
     }
     root.present().map_err(draw_err(path))?;
