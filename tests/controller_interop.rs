@@ -11,83 +11,32 @@
 #![allow(clippy::needless_range_loop)]
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
+
+mod common;
 
 use motif::{library::Library, model::run_motif, robot::ArmModel};
 use serde_json::Value;
 
 const TEST_NAME: &str = "controller_against_cyclone_peer";
-const NETNS_ENV: &str = "MOTIF_INTEROP_NETNS";
-const REQUIRE_ENV: &str = "MOTIF_REQUIRE_INTEROP";
 const RATE_HZ: f64 = 500.0;
-
-fn venv_python(root: &Path) -> Option<PathBuf> {
-    let py = root.join(".venv/bin/python");
-    let ok = Command::new(&py)
-        .args(["-c", "import cyclonedds.domain"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    ok.then_some(py)
-}
-
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
 
 #[test]
 fn controller_against_cyclone_peer() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(python) = venv_python(root) else {
-        if std::env::var_os(REQUIRE_ENV).is_some() {
-            panic!("{REQUIRE_ENV} is set but .venv with cyclonedds is missing: run scripts/setup_test_env.sh");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED {TEST_NAME}: no .venv with cyclonedds. \
-             Run scripts/setup_test_env.sh (set {REQUIRE_ENV}=1 to make this a failure). ***\n"
-        );
+    let Some(python) = common::cyclone_python(root, TEST_NAME) else {
         return;
     };
-    if std::env::var_os(NETNS_ENV).is_none() {
-        let exe = std::env::current_exe().expect("test executable path");
-        let mut child = Command::new("unshare")
-            .args(["-n", "--"])
-            .arg(exe)
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(NETNS_ENV, "1")
-            .spawn()
-            .expect("spawn unshare (util-linux); needs root or user namespaces");
-        let status =
-            wait_bounded(&mut child, Duration::from_secs(90)).expect("interop scenario timed out");
-        assert!(status.success(), "interop scenario failed: {status}");
-        return;
+    if common::in_private_netns(TEST_NAME, Duration::from_secs(90)) {
+        run_scenario(root, &python);
     }
-    run_scenario(root, &python);
 }
 
 fn run_scenario(root: &Path, python: &Path) {
-    let lo = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("run `ip`");
-    assert!(lo.success(), "ip link set lo up failed");
     let started = Instant::now();
     let library = root.join("models/default");
     let urdf = root.join("urdf/arm.urdf");
@@ -132,12 +81,12 @@ fn run_scenario(root: &Path, python: &Path) {
             eprintln!("peer: {line}");
         }
     });
-    let peer_status = wait_bounded(&mut peer, Duration::from_secs(50));
+    let peer_status = common::wait_bounded(&mut peer, Duration::from_secs(50));
     let _ = reader.join();
 
     // Clean shutdown on SIGINT: exit 0 and a timing report.
     unsafe_sigint(node.id());
-    let node_status = wait_bounded(&mut node, Duration::from_secs(10));
+    let node_status = common::wait_bounded(&mut node, Duration::from_secs(10));
     let log = node_log.join().unwrap_or_default();
     for l in &log {
         eprintln!("node: {l}");

@@ -9,12 +9,14 @@
 //! skips loudly, unless `MOTIF_REQUIRE_INTEROP` is set (CI), where it fails.
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
+
+mod common;
 
 use motif::ros::{
     msgs::{Float64MultiArray, StringMsg},
@@ -22,85 +24,21 @@ use motif::ros::{
 };
 
 const TEST_NAME: &str = "cyclone_peer_interop";
-/// Set in the re-executed child; also lets a caller that already sits in a
-/// private namespace skip the re-exec.
-const NETNS_ENV: &str = "MOTIF_INTEROP_NETNS";
-const REQUIRE_ENV: &str = "MOTIF_REQUIRE_INTEROP";
 const SAMPLES_NEEDED: u32 = 10;
 const LATCHED_TEXT: &str = r#"["wave","circle"]"#;
-
-fn venv_python(root: &Path) -> Option<PathBuf> {
-    let py = root.join(".venv/bin/python");
-    let ok = Command::new(&py)
-        .args(["-c", "import cyclonedds.domain"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    ok.then_some(py)
-}
-
-/// Waits for `child` at most `limit`, killing it past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
 
 #[test]
 fn cyclone_peer_interop() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(python) = venv_python(root) else {
-        if std::env::var_os(REQUIRE_ENV).is_some() {
-            panic!(
-                "{REQUIRE_ENV} is set but .venv with cyclonedds is missing: \
-                 run scripts/setup_test_env.sh"
-            );
-        }
-        // Straight to the stderr handle: the test harness captures eprintln!,
-        // and a silent skip is how an interop regression goes unnoticed.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED {TEST_NAME}: no .venv with cyclonedds. \
-             Run scripts/setup_test_env.sh (set {REQUIRE_ENV}=1 to make this a failure). ***\n"
-        );
+    let Some(python) = common::cyclone_python(root, TEST_NAME) else {
         return;
     };
-
-    if std::env::var_os(NETNS_ENV).is_none() {
-        let exe = std::env::current_exe().expect("test executable path");
-        let mut child = Command::new("unshare")
-            .args(["-n", "--"])
-            .arg(exe)
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(NETNS_ENV, "1")
-            .spawn()
-            .expect("spawn unshare (util-linux); needs root or user namespaces");
-        let status = wait_bounded(&mut child, Duration::from_secs(120))
-            .expect("interop scenario in the private namespace timed out");
-        assert!(status.success(), "interop scenario failed: {status}");
-        return;
+    if common::in_private_netns(TEST_NAME, Duration::from_secs(120)) {
+        run_scenario(root, &python);
     }
-
-    run_scenario(root, &python);
 }
 
 fn run_scenario(root: &Path, python: &Path) {
-    let lo = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("run `ip` (iproute2)");
-    assert!(lo.success(), "ip link set lo up failed");
-
     let node = NodeSpec::new("interop_rust").with_domain_id(0);
     let latched_topic = node.resolve_topic("~/motifs").unwrap();
     let mut builder = TransportBuilder::new(node);
@@ -174,7 +112,8 @@ fn run_scenario(root: &Path, python: &Path) {
         k += 1;
         std::thread::sleep(Duration::from_millis(20));
     };
-    let peer_status = peer_status.or_else(|| wait_bounded(&mut peer, Duration::from_secs(1)));
+    let peer_status =
+        peer_status.or_else(|| common::wait_bounded(&mut peer, Duration::from_secs(1)));
     let _ = reader.join();
     while let Ok(m) = reply_rx.try_recv() {
         replies.push(m.data);

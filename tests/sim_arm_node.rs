@@ -6,51 +6,22 @@
 //! DDS traffic leaves a fresh network namespace.
 
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use motif::robot::PANDA_READY;
 use motif::ros::msgs::{Float64MultiArray, JointState};
 use motif::ros::{NodeSpec, QosSpec, TransportBuilder};
 
 const TEST_NAME: &str = "sim_arm_node_over_dds";
-const NETNS_ENV: &str = "MOTIF_SIM_NETNS";
-
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
 
 #[test]
 fn sim_arm_node_over_dds() {
-    if std::env::var_os(NETNS_ENV).is_none() {
-        let exe = std::env::current_exe().expect("test executable path");
-        let mut child = Command::new("unshare")
-            .args(["-n", "--"])
-            .arg(exe)
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(NETNS_ENV, "1")
-            .spawn()
-            .expect("spawn unshare (util-linux); needs root or user namespaces");
-        let status = wait_bounded(&mut child, Duration::from_secs(120))
-            .expect("scenario in the private namespace timed out");
-        assert!(status.success(), "scenario failed: {status}");
+    if !common::in_private_netns(TEST_NAME, Duration::from_secs(120)) {
         return;
     }
-    let lo = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("run `ip` (iproute2)");
-    assert!(lo.success(), "ip link set lo up failed");
 
     let urdf = concat!(env!("CARGO_MANIFEST_DIR"), "/urdf/arm.urdf");
     let mut node = Command::new(env!("CARGO_BIN_EXE_sim_arm"))
@@ -115,7 +86,8 @@ fn sim_arm_node_over_dds() {
     let pid = node.id().to_string();
     let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(kill.success());
-    let status = wait_bounded(&mut node, Duration::from_secs(15)).expect("no exit on SIGTERM");
+    let status =
+        common::wait_bounded(&mut node, Duration::from_secs(15)).expect("no exit on SIGTERM");
     let log = log.join().unwrap_or_default();
     transport.shutdown().expect("clean transport shutdown");
     eprintln!("sim_arm log:\n{log}");
