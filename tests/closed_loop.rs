@@ -14,18 +14,19 @@
 //! error, bounds justified at `RMS_BOUND`); the preemption replaced the queue.
 //!
 //! Re-executes itself under `unshare -n` (as tests/sim_arm_node.rs does) so no
-//! DDS traffic leaves a fresh network namespace. If `unshare -n` is not
-//! possible here the test skips loudly, unless `MOTIF_REQUIRE_INTEROP` is set.
+//! DDS traffic leaves a fresh network namespace.
 
 // Joint-indexed loops over several parallel arrays read best with an index.
 #![allow(clippy::needless_range_loop)]
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod common;
 
 use motif::robot::ArmModel;
 use motif::ros::msgs::{Float64MultiArray, JointState, StringMsg, Time};
@@ -33,8 +34,6 @@ use motif::ros::{NodeSpec, QosSpec, TransportBuilder};
 use serde_json::Value;
 
 const TEST_NAME: &str = "closed_loop_controller_drives_sim_arm_over_dds";
-const NETNS_ENV: &str = "MOTIF_CLOSED_LOOP_NETNS";
-const REQUIRE_ENV: &str = "MOTIF_REQUIRE_INTEROP";
 
 const LOOP_RATE_HZ: f64 = 500.0;
 const SIM_RATE_HZ: f64 = 1000.0;
@@ -66,58 +65,11 @@ const EXPECTED_PLAYED: [&str; 5] = ["circle", "wave", "lift", "square", "reach_r
 const RMS_BOUND: f64 = 0.05;
 const MAX_BOUND: f64 = 0.2;
 
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-fn unshare_works() -> bool {
-    Command::new("unshare")
-        .args(["-n", "--", "true"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 #[test]
 fn closed_loop_controller_drives_sim_arm_over_dds() {
-    if std::env::var_os(NETNS_ENV).is_none() {
-        if !unshare_works() {
-            if std::env::var_os(REQUIRE_ENV).is_some() {
-                panic!("{REQUIRE_ENV} is set but `unshare -n` fails here (needs root or user namespaces)");
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED {TEST_NAME}: `unshare -n` is not possible here \
-                 (needs root or user namespaces; set {REQUIRE_ENV}=1 to make this a failure). ***\n"
-            );
-            return;
-        }
-        let exe = std::env::current_exe().expect("test executable path");
-        let mut child = Command::new("unshare")
-            .args(["-n", "--"])
-            .arg(exe)
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(NETNS_ENV, "1")
-            .spawn()
-            .expect("spawn unshare (util-linux)");
-        let status = wait_bounded(&mut child, Duration::from_secs(60))
-            .expect("closed-loop scenario in the private namespace timed out (60 s)");
-        assert!(status.success(), "closed-loop scenario failed: {status}");
-        return;
+    if common::in_private_netns(TEST_NAME, Duration::from_secs(60)) {
+        run_scenario(Path::new(env!("CARGO_MANIFEST_DIR")));
     }
-    run_scenario(Path::new(env!("CARGO_MANIFEST_DIR")));
 }
 
 /// Collect a child's stderr lines on a thread.
@@ -149,11 +101,6 @@ struct Stamped {
 
 fn run_scenario(root: &Path) {
     let started = Instant::now();
-    let lo = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("run `ip` (iproute2)");
-    assert!(lo.success(), "ip link set lo up failed");
 
     let urdf = root.join("urdf/arm.urdf");
     let arm = ArmModel::from_urdf_file(&urdf).expect("URDF loads");
@@ -316,8 +263,8 @@ fn run_scenario(root: &Path) {
 
     sigint(ctl.id());
     sigint(sim.id());
-    let ctl_status = wait_bounded(&mut ctl, Duration::from_secs(10));
-    let sim_status = wait_bounded(&mut sim, Duration::from_secs(10));
+    let ctl_status = common::wait_bounded(&mut ctl, Duration::from_secs(10));
+    let sim_status = common::wait_bounded(&mut sim, Duration::from_secs(10));
     transport.shutdown().expect("clean transport shutdown");
     let ctl_log = ctl_log.join().unwrap_or_default();
     let sim_log = sim_log.join().unwrap_or_default();
