@@ -17,8 +17,8 @@ use anyhow::{bail, Context, Result};
 use crossbeam_channel::{bounded, select, Sender, TrySendError};
 use motif::{
     control::{
-        motifs_json, spawn_loop, status_json, CommandParser, CommandRecord, Controller, LoopConfig,
-        LoopInput, NodeStatus, Params, RejectReason, Sample, StatusSnapshot,
+        motifs_json, spawn_loop, status_json, CommandRecord, Controller, LoopInput, NodeStatus,
+        Params, RejectReason, Sample, StatusSnapshot,
     },
     library::Library,
     robot::ArmModel,
@@ -194,12 +194,7 @@ fn run() -> Result<()> {
     let controller = Controller::new(&lib, &arm, &params).context("configuring the controller")?;
     let names = controller.joint_names().to_vec();
     let motif_names: Vec<String> = lib.network.motifs.iter().map(|m| m.name.clone()).collect();
-    let parser = CommandParser::new(
-        motif_names.clone(),
-        params.speed_min,
-        params.speed_max,
-        params.max_command_bytes,
-    );
+    let parser = params.command_parser(motif_names.clone());
     tracing::info!(
         "library {} ({} motifs: {}), joints {:?}, loop {} Hz, preparation {} network steps",
         params.library.display(),
@@ -252,12 +247,7 @@ fn run() -> Result<()> {
     let (sample_tx, sample_rx) = bounded::<Sample>(1024);
     let (snap_tx, snap_rx) = bounded::<StatusSnapshot>(16);
     let period = 1.0 / params.loop_rate_hz;
-    let config = LoopConfig {
-        period: Duration::from_secs_f64(period),
-        spin: Duration::from_micros(params.spin_us),
-        status_period: Duration::from_secs_f64(1.0 / params.status_rate_hz),
-        watchdog: Duration::from_secs_f64(params.watchdog_ms * 1e-3),
-    };
+    let config = params.loop_config();
     let wall_epoch = wall_now();
     let handle = spawn_loop(controller, config, cmd_rx, sample_tx, snap_tx)?;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use crossbeam_channel::{bounded, RecvTimeoutError};
-use motif::control::{spawn_loop, CommandParser, Controller, LoopConfig, LoopInput, Params, Phase};
+use motif::control::{spawn_loop, Controller, LoopInput, Params, Phase};
 use motif::library::Library;
 use motif::robot::{ArmModel, SimArm, SimConfig};
 use motif::train::plots::{self, Track};
@@ -80,12 +80,7 @@ fn run(cli: Cli) -> Result<()> {
         .with_context(|| format!("loading URDF {}", params.urdf.display()))?;
     let controller = Controller::new(&lib, &arm, &params).context("configuring the controller")?;
     let names: Vec<String> = lib.network.motifs.iter().map(|m| m.name.clone()).collect();
-    let parser = CommandParser::new(
-        names.clone(),
-        params.speed_min,
-        params.speed_max,
-        params.max_command_bytes,
-    );
+    let parser = params.command_parser(names.clone());
     let first = parser.parse(&cli.sequence).context("--sequence")?;
     let second = parser.parse(&cli.preempt_with).context("--preempt-with")?;
     let joints = controller.joint_names().to_vec();
@@ -102,13 +97,7 @@ fn run(cli: Cli) -> Result<()> {
     let (cmd_tx, cmd_rx) = bounded(16);
     let (sample_tx, sample_rx) = bounded(4096);
     let (status_tx, status_rx) = bounded(64);
-    let period = 1.0 / params.loop_rate_hz;
-    let config = LoopConfig {
-        period: Duration::from_secs_f64(period),
-        spin: Duration::from_micros(params.spin_us),
-        status_period: Duration::from_secs_f64(1.0 / params.status_rate_hz),
-        watchdog: Duration::from_secs_f64(params.watchdog_ms * 1e-3),
-    };
+    let config = params.loop_config();
     tracing::info!(
         "playing `{}`, then at {} s `{}` on the simulated arm at {} Hz",
         cli.sequence,

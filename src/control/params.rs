@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 
-use super::{commands::DEFAULT_MAX_COMMAND_BYTES, error::ControlError};
+use super::{
+    commands::{CommandParser, DEFAULT_MAX_COMMAND_BYTES},
+    error::ControlError,
+    rt_loop::LoopConfig,
+};
 
 /// Node name under which the params file keeps our parameters.
 pub const NODE_NAME: &str = "motif_controller";
@@ -88,6 +92,26 @@ fn invalid(name: &'static str, message: impl Into<String>) -> ControlError {
 }
 
 impl Params {
+    /// The loop's timing as these parameters set it.
+    pub fn loop_config(&self) -> LoopConfig {
+        LoopConfig {
+            period: std::time::Duration::from_secs_f64(1.0 / self.loop_rate_hz),
+            spin: std::time::Duration::from_micros(self.spin_us),
+            status_period: std::time::Duration::from_secs_f64(1.0 / self.status_rate_hz),
+            watchdog: std::time::Duration::from_secs_f64(self.watchdog_ms * 1e-3),
+        }
+    }
+
+    /// A command parser for these motifs with this node's speed and size bounds.
+    pub fn command_parser(&self, motif_names: Vec<String>) -> CommandParser {
+        CommandParser::new(
+            motif_names,
+            self.speed_min,
+            self.speed_max,
+            self.max_command_bytes,
+        )
+    }
+
     /// Defaults, then `file` (if any), then `overrides` (`name:=value`, value in YAML syntax).
     pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self, ControlError> {
         let mut map = match file {
