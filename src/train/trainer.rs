@@ -330,7 +330,7 @@ pub fn train(
         let mut gj = Array2::<f32>::zeros((0, 0));
         let mut gw = Array2::<f32>::zeros((0, 0));
         let mut gy0 = Array1::<f32>::zeros(0);
-        let mut per_motif: Vec<(Option<Array1<f32>>, Drive)> = Vec::with_capacity(k);
+        let mut per_motif: Vec<(usize, Option<Array1<f32>>, Drive)> = Vec::with_capacity(k);
         for (i, p) in pieces.into_iter().enumerate() {
             loss += p.loss * scale;
             recent[i].push(p.loss);
@@ -353,24 +353,17 @@ pub fn train(
             for s in drive_slices(&mut drive) {
                 s.iter_mut().for_each(|x| *x *= scale);
             }
-            per_motif.push((p.g_init.map(|g| g * scale), drive));
+            per_motif.push((motifs[i], p.g_init.map(|g| g * scale), drive));
         }
         // Same order as `param_slices`: motifs in library order.
-        let mut order: Vec<usize> = (0..k).collect();
-        order.sort_by_key(|&i| motifs[i]);
+        per_motif.sort_by_key(|p| p.0);
         let mut grads: Vec<&mut [f32]> = Vec::new();
         if train_shared {
             grads.push(gj.as_slice_mut().expect("contiguous"));
             grads.push(gw.as_slice_mut().expect("contiguous"));
             grads.push(gy0.as_slice_mut().expect("contiguous"));
         }
-        let mut per_motif: Vec<Option<(Option<Array1<f32>>, Drive)>> =
-            per_motif.into_iter().map(Some).collect();
-        let mut owned: Vec<(Option<Array1<f32>>, Drive)> = order
-            .iter()
-            .map(|&i| per_motif[i].take().expect("once"))
-            .collect();
-        for (g_init, drive) in owned.iter_mut() {
+        for (_, g_init, drive) in per_motif.iter_mut() {
             if let Some(g) = g_init {
                 grads.push(g.as_slice_mut().expect("contiguous"));
             }
