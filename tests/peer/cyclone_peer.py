@@ -17,82 +17,18 @@ Prints one JSON object per line; the last line is the summary. Exit 0 when
 all expectations were met, 1 on a bad sample, 2 on timeout.
 """
 import argparse
-import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 
-# Loopback only, unicast discovery: inside `unshare -n` lo has no multicast,
-# and outside it this keeps the test off the real network. Set before the
-# first participant is created, which is when Cyclone reads it.
-CYCLONE_CONFIG = """<CycloneDDS><Domain id="any">
-  <General>
-    <Interfaces><NetworkInterface name="lo"/></Interfaces>
-    <AllowMulticast>false</AllowMulticast>
-  </General>
-  <Discovery>
-    <ParticipantIndex>auto</ParticipantIndex>
-    <Peers><Peer address="127.0.0.1"/></Peers>
-  </Discovery>
-</Domain></CycloneDDS>"""
-os.environ.setdefault("CYCLONEDDS_URI", CYCLONE_CONFIG)
-
-from cyclonedds.core import Policy, Qos  # noqa: E402
-from cyclonedds.domain import DomainParticipant  # noqa: E402
-from cyclonedds.idl import IdlStruct  # noqa: E402
-from cyclonedds.idl.annotations import final  # noqa: E402
-from cyclonedds.pub import DataWriter  # noqa: E402
-from cyclonedds.sub import DataReader  # noqa: E402
-from cyclonedds.topic import Topic  # noqa: E402
-from cyclonedds.util import duration  # noqa: E402
-import cyclonedds.idl.types as t  # noqa: E402
+# ros2_types first: importing it sets the loopback-only Cyclone config.
+from ros2_types import Float64MultiArray_, String_, emit, qos
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
 
 REPLY_TEXT = "hello from cyclone"
-
-
-# ROS 2 types are final structs; names are <pkg>::msg::dds_::<Type>_.
-@final
-@dataclass
-class String_(IdlStruct, typename="std_msgs::msg::dds_::String_"):
-    data: str
-
-
-@final
-@dataclass
-class MultiArrayDimension_(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayDimension_"):
-    label: str
-    size: t.uint32
-    stride: t.uint32
-
-
-@final
-@dataclass
-class MultiArrayLayout_(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayLayout_"):
-    dim: t.sequence[MultiArrayDimension_]
-    data_offset: t.uint32
-
-
-@final
-@dataclass
-class Float64MultiArray_(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiArray_"):
-    layout: MultiArrayLayout_
-    data: t.sequence[t.float64]
-
-
-def qos(transient_local=False, depth=10):
-    # RustDDS speaks XCDR1 (plain CDR) only; Cyclone would otherwise offer
-    # XCDR2 for some types and the writers/readers would not match.
-    return Qos(
-        Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
-        Policy.Durability.TransientLocal if transient_local else Policy.Durability.Volatile,
-        Policy.History.KeepLast(depth),
-        Policy.DataRepresentation(use_cdrv0_representation=True),
-    )
-
-
-def emit(**kv):
-    print(json.dumps(kv), flush=True)
 
 
 def main():

@@ -1,0 +1,99 @@
+"""ROS 2 message types and QoS for the Cyclone DDS test peers.
+
+Declared here, independently of our Rust code, with the DDS type names rmw
+implementations use, so the peers check our names, field order and CDR
+encoding against a second implementation. Importing this module sets the
+loopback-only Cyclone configuration.
+"""
+import json
+import os
+from dataclasses import dataclass
+
+# Loopback only, unicast discovery: inside `unshare -n` lo has no multicast,
+# and outside it this keeps the test off the real network. Set before the
+# first participant is created, which is when Cyclone reads it.
+CYCLONE_CONFIG = """<CycloneDDS><Domain id="any">
+  <General>
+    <Interfaces><NetworkInterface name="lo"/></Interfaces>
+    <AllowMulticast>false</AllowMulticast>
+  </General>
+  <Discovery>
+    <ParticipantIndex>auto</ParticipantIndex>
+    <Peers><Peer address="127.0.0.1"/></Peers>
+  </Discovery>
+</Domain></CycloneDDS>"""
+os.environ.setdefault("CYCLONEDDS_URI", CYCLONE_CONFIG)
+
+from cyclonedds.core import Policy, Qos  # noqa: E402
+from cyclonedds.idl import IdlStruct  # noqa: E402
+from cyclonedds.idl.annotations import final  # noqa: E402
+from cyclonedds.util import duration  # noqa: E402
+import cyclonedds.idl.types as t  # noqa: E402
+
+
+# ROS 2 types are final structs; names are <pkg>::msg::dds_::<Type>_.
+@final
+@dataclass
+class String_(IdlStruct, typename="std_msgs::msg::dds_::String_"):
+    data: str
+
+
+@final
+@dataclass
+class MultiArrayDimension_(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayDimension_"):
+    label: str
+    size: t.uint32
+    stride: t.uint32
+
+
+@final
+@dataclass
+class MultiArrayLayout_(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayLayout_"):
+    dim: t.sequence[MultiArrayDimension_]
+    data_offset: t.uint32
+
+
+@final
+@dataclass
+class Float64MultiArray_(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiArray_"):
+    layout: MultiArrayLayout_
+    data: t.sequence[t.float64]
+
+
+@final
+@dataclass
+class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+    sec: t.int32
+    nanosec: t.uint32
+
+
+@final
+@dataclass
+class Header_(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
+    stamp: Time_
+    frame_id: str
+
+
+@final
+@dataclass
+class JointState_(IdlStruct, typename="sensor_msgs::msg::dds_::JointState_"):
+    header: Header_
+    name: t.sequence[str]
+    position: t.sequence[t.float64]
+    velocity: t.sequence[t.float64]
+    effort: t.sequence[t.float64]
+
+
+def qos(transient_local=False, depth=10):
+    # RustDDS speaks XCDR1 (plain CDR) only; Cyclone would otherwise offer
+    # XCDR2 for some types and the writers/readers would not match.
+    return Qos(
+        Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
+        Policy.Durability.TransientLocal if transient_local else Policy.Durability.Volatile,
+        Policy.History.KeepLast(depth),
+        Policy.DataRepresentation(use_cdrv0_representation=True),
+    )
+
+
+def emit(**kv):
+    print(json.dumps(kv), flush=True)
