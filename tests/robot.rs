@@ -1,8 +1,9 @@
 //! The committed URDF, read from disk, and a generated motif through the file format.
 
+use motif::robot::PANDA_READY;
 use motif::robot::{ArmModel, Kinematics};
 use motif::train::demo::Demo;
-use motif::train::generators::{arm_motif, ARM_DEFAULT_DT, READY_POSE};
+use motif::train::generators::{arm_motif, ARM_DEFAULT_DT};
 
 fn urdf_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/arm.urdf")
@@ -14,7 +15,7 @@ fn ready_pose_flange_from_file() {
     assert_eq!(arm.dof(), 7);
     let p = Kinematics::new(&arm)
         .unwrap()
-        .fk_position(&READY_POSE)
+        .fk_position(&PANDA_READY)
         .unwrap();
     let want = [0.3069, 0.0, 0.5903];
     for i in 0..3 {

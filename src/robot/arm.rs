@@ -9,6 +9,18 @@ use std::path::Path;
 use thiserror::Error;
 use urdf_rs::JointType;
 
+/// The Panda "ready" pose, the default start for a 7-joint arm:
+/// the arm motifs start and end here and the simulated arm starts here.
+pub const PANDA_READY: [f64; 7] = [
+    0.0,
+    -std::f64::consts::FRAC_PI_4,
+    0.0,
+    -3.0 * std::f64::consts::FRAC_PI_4,
+    0.0,
+    std::f64::consts::FRAC_PI_2,
+    std::f64::consts::FRAC_PI_4,
+];
+
 /// Why a URDF could not be used as an arm model.
 #[derive(Debug, Error)]
 pub enum ArmError {

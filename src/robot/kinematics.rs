@@ -218,17 +218,8 @@ impl Kinematics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::f64::consts::PI;
 
-    pub(crate) const READY: [f64; 7] = [
-        0.0,
-        -PI / 4.0,
-        0.0,
-        -3.0 * PI / 4.0,
-        0.0,
-        PI / 2.0,
-        PI / 4.0,
-    ];
+    use crate::robot::PANDA_READY as READY;
 
     fn panda() -> ArmModel {
         ArmModel::from_urdf_str(include_str!("../../urdf/arm.urdf"), "arm.urdf").unwrap()

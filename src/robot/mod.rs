@@ -4,6 +4,6 @@ pub mod arm;
 pub mod kinematics;
 pub mod sim;
 
-pub use arm::{ArmError, ArmModel, JointSpec};
+pub use arm::{ArmError, ArmModel, JointSpec, PANDA_READY};
 pub use kinematics::{IkOptions, IkTarget, Kinematics, KinematicsError};
-pub use sim::{SimArm, SimConfig, SimError, DEFAULT_RATE_HZ, PANDA_READY};
+pub use sim::{SimArm, SimConfig, SimError, DEFAULT_RATE_HZ};

@@ -26,18 +26,7 @@ use rapier3d_urdf::{UrdfLoaderOptions, UrdfMultibodyOptions, UrdfRobot};
 use thiserror::Error;
 use urdf_rs::JointType;
 
-use super::arm::{ArmError, ArmModel};
-
-/// The Panda "ready" pose, the default start for a 7-joint arm.
-pub const PANDA_READY: [f64; 7] = [
-    0.0,
-    -std::f64::consts::FRAC_PI_4,
-    0.0,
-    -3.0 * std::f64::consts::FRAC_PI_4,
-    0.0,
-    std::f64::consts::FRAC_PI_2,
-    std::f64::consts::FRAC_PI_4,
-];
+use super::arm::{ArmError, ArmModel, PANDA_READY};
 
 /// Default physics rate (Hz), as ros2_control runs a real arm.
 pub const DEFAULT_RATE_HZ: f64 = 1000.0;

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use thiserror::Error;
 
 use super::demo::{Demo, DemoError};
-use crate::robot::{ArmModel, IkOptions, IkTarget, Kinematics, KinematicsError};
+use crate::robot::{ArmModel, IkOptions, IkTarget, Kinematics, KinematicsError, PANDA_READY};
 
 #[derive(Debug, Error)]
 pub enum GenError {
@@ -260,17 +260,6 @@ pub fn step_family(count: usize, seed: u64, p: &FamilyParams) -> Result<Vec<Demo
 // ---------------------------------------------------------------------------
 // Arm motifs
 
-/// Franka's "ready" posture; every arm motif starts and ends here.
-pub const READY_POSE: [f64; 7] = [
-    0.0,
-    -PI / 4.0,
-    0.0,
-    -3.0 * PI / 4.0,
-    0.0,
-    PI / 2.0,
-    PI / 4.0,
-];
-
 /// Default sample period of arm motifs (250 Hz).
 pub const ARM_DEFAULT_DT: f64 = 0.004;
 
@@ -436,7 +425,7 @@ fn check_arm(arm: &ArmModel) -> Result<(), GenError> {
             arm.dof()
         )));
     }
-    for (j, (q, (lo, hi))) in READY_POSE.iter().zip(arm.position_limits()).enumerate() {
+    for (j, (q, (lo, hi))) in PANDA_READY.iter().zip(arm.position_limits()).enumerate() {
         if *q < lo + ARM_POSITION_MARGIN || *q > hi - ARM_POSITION_MARGIN {
             return Err(GenError::UnsupportedArm(format!(
                 "ready pose of joint `{}` ({q}) is not inside [{lo}, {hi}] with margin",
@@ -496,21 +485,21 @@ pub fn arm_motif(name: &str, arm: &ArmModel, dt: f64) -> Result<Demo, GenError> 
         Path::Joint(f) => {
             for t in 0..n {
                 let d = f(t as f64 / (n - 1) as f64);
-                q.push(std::array::from_fn(|j| READY_POSE[j] + d[j]));
+                q.push(std::array::from_fn(|j| PANDA_READY[j] + d[j]));
             }
         }
         Path::Task(f) => {
             let kin = Kinematics::new(arm).map_err(kin_err)?;
-            let home = kin.fk(&READY_POSE).map_err(kin_err)?;
+            let home = kin.fk(&PANDA_READY).map_err(kin_err)?;
             let p0 = home.translation.vector;
             let opts = IkOptions {
                 position_tolerance: 1e-6,
                 orientation_tolerance: 1e-5,
-                posture: Some(READY_POSE.to_vec()),
+                posture: Some(PANDA_READY.to_vec()),
                 limit_margin: ARM_POSITION_MARGIN + 0.01,
                 ..IkOptions::default()
             };
-            let mut seed = READY_POSE.to_vec();
+            let mut seed = PANDA_READY.to_vec();
             for t in 0..n {
                 let d = f(t as f64 / (n - 1) as f64);
                 let target = IkTarget {
@@ -691,11 +680,11 @@ mod tests {
                 let vn = ((q[q.len() - 1] - q[q.len() - 2]) as f64 / d.dt).abs();
                 assert!(v0 < 0.01 && vn < 0.01, "{name} j{j}: end speeds {v0} {vn}");
                 assert!(
-                    (q[0] as f64 - READY_POSE[j]).abs() < 1e-5,
+                    (q[0] as f64 - PANDA_READY[j]).abs() < 1e-5,
                     "{name} j{j} start"
                 );
                 assert!(
-                    (q[q.len() - 1] as f64 - READY_POSE[j]).abs() < 0.02,
+                    (q[q.len() - 1] as f64 - PANDA_READY[j]).abs() < 0.02,
                     "{name} j{j} end"
                 );
             }
