@@ -310,14 +310,7 @@ pub fn run_motif(
     x0: ArrayView1<f32>,
     steps: usize,
 ) -> (Array2<f32>, Array1<f32>) {
-    let mut st = State::new(net);
-    st.set(x0);
-    let mut out = Array2::zeros((steps, net.outputs()));
-    for t in 0..steps {
-        st.step_motif(net, m);
-        st.output(net, &mut out.row_mut(t));
-    }
-    (out, st.x)
+    run(net, x0, steps, |st| st.step_motif(net, m))
 }
 
 /// Runs the preparation toward motif `m` from `x0` for `steps` steps and returns
@@ -328,11 +321,20 @@ pub fn run_prep(
     x0: ArrayView1<f32>,
     steps: usize,
 ) -> (Array2<f32>, Array1<f32>) {
+    run(net, x0, steps, |st| st.step_prep(net, m, net.alpha()))
+}
+
+fn run(
+    net: &Network,
+    x0: ArrayView1<f32>,
+    steps: usize,
+    mut step: impl FnMut(&mut State),
+) -> (Array2<f32>, Array1<f32>) {
     let mut st = State::new(net);
     st.set(x0);
     let mut out = Array2::zeros((steps, net.outputs()));
     for t in 0..steps {
-        st.step_prep(net, m, net.alpha());
+        step(&mut st);
         st.output(net, &mut out.row_mut(t));
     }
     (out, st.x)
