@@ -2,6 +2,7 @@
 
 pub mod control;
 pub mod library;
+pub mod logging;
 pub mod model;
 pub mod robot;
 pub mod ros;

@@ -162,14 +162,7 @@ impl Outputs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,rustdds=warn,ros2_client=warn")
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    motif::logging::init("info,rustdds=warn,ros2_client=warn");
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

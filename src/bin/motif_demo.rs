@@ -53,13 +53,7 @@ struct Row {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,k=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    motif::logging::init("info,k=warn");
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

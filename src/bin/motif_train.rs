@@ -493,13 +493,7 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,k=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    motif::logging::init("info,k=warn");
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train { config, out, force } => train(config, out, *force),

@@ -66,14 +66,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,rustdds=off,ros2_client=off")
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    motif::logging::init("warn,rustdds=off,ros2_client=off");
     match run() {
         Ok(code) => code,
         Err(e) => {

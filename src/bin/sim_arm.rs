@@ -93,13 +93,7 @@ impl Throttle {
 
 fn main() -> anyhow::Result<()> {
     // Logs on stderr keep stdout free for whatever a launcher pipes there.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    motif::logging::init("info");
     let args = Args::parse();
     anyhow::ensure!(
         args.rate.is_finite() && args.rate > 0.0,
