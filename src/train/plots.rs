@@ -43,6 +43,36 @@ fn draw_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError + '_ {
     }
 }
 
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// A white canvas with a title and a grey legend line over the plotting area;
+/// returns the whole canvas (to present) and the area below the header.
+fn titled_canvas<'a>(
+    path: &'a Path,
+    size: (u32, u32),
+    title: &str,
+    legend: &str,
+) -> Result<(Area<'a>, Area<'a>), PlotError> {
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let (header, body) = root.split_vertically(70);
+    header
+        .draw(&Text::new(
+            title.to_string(),
+            (20, 12),
+            (FAMILY, 26).into_font(),
+        ))
+        .map_err(draw_err(path))?;
+    header
+        .draw(&Text::new(
+            legend.to_string(),
+            (20, 44),
+            (FAMILY, 17).into_font().color(&RGBColor(80, 80, 80)),
+        ))
+        .map_err(draw_err(path))?;
+    Ok((root, body))
+}
+
 /// Colours that stay distinguishable in print and for most colour-blind readers.
 const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
@@ -83,23 +113,12 @@ pub fn chained_sequence(
         return Err(PlotError::Empty("empty chained trace".into()));
     }
     let panel_h = if d > 3 { 170 } else { 260 };
-    let root = BitMapBackend::new(path, (1600, 70 + panel_h * d as u32)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_err(path))?;
-    let (header, body) = root.split_vertically(70);
-    header
-        .draw(&Text::new(
-            title.to_string(),
-            (20, 12),
-            (FAMILY, 26).into_font(),
-        ))
-        .map_err(draw_err(path))?;
-    header
-        .draw(&Text::new(
-            "black: target   colour: produced   grey bands: preparation   labels: motif (segment NMSE)".to_string(),
-            (20, 44),
-            (FAMILY, 17).into_font().color(&RGBColor(80, 80, 80)),
-        ))
-        .map_err(draw_err(path))?;
+    let (root, body) = titled_canvas(
+        path,
+        (1600, 70 + panel_h * d as u32),
+        title,
+        "black: target   colour: produced   grey bands: preparation   labels: motif (segment NMSE)",
+    )?;
     let t_end = samples as f32 * dt;
     for (c, panel) in body.split_evenly((d, 1)).iter().enumerate() {
         let (lo, hi) = finite_range(
@@ -356,23 +375,12 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
         return Err(PlotError::Empty("no samples to plot".into()));
     }
     let t_end = *track.times.last().expect("non-empty") as f32;
-    let root = BitMapBackend::new(path, (1600, 70 + 150 * d as u32)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_err(path))?;
-    let (header, body) = root.split_vertically(70);
-    header
-        .draw(&Text::new(
-            title.to_string(),
-            (20, 12),
-            (FAMILY, 26).into_font(),
-        ))
-        .map_err(draw_err(path))?;
-    header
-        .draw(&Text::new(
-            "black: commanded   colour: measured (simulated arm)   lines: motif onsets".to_string(),
-            (20, 44),
-            (FAMILY, 17).into_font().color(&RGBColor(80, 80, 80)),
-        ))
-        .map_err(draw_err(path))?;
+    let (root, body) = titled_canvas(
+        path,
+        (1600, 70 + 150 * d as u32),
+        title,
+        "black: commanded   colour: measured (simulated arm)   lines: motif onsets",
+    )?;
     for (j, panel) in body.split_evenly((d, 1)).iter().enumerate() {
         let column = |rows: &[Vec<f64>]| -> Vec<(f32, f32)> {
             track
