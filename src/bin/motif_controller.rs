@@ -79,9 +79,8 @@ fn parse_args() -> Result<Option<Args>> {
     Ok(Some(args))
 }
 
-fn wall_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+fn unix_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
@@ -241,8 +240,8 @@ fn run() -> Result<()> {
     let (snap_tx, snap_rx) = bounded::<StatusSnapshot>(16);
     let period = 1.0 / params.loop_rate_hz;
     let config = params.loop_config();
-    let wall_epoch = wall_now();
     let handle = spawn_loop(controller, config, cmd_rx, sample_tx, snap_tx)?;
+    let wall_epoch = unix_secs(handle.epoch());
 
     let mut out = Outputs {
         commands,

@@ -12,7 +12,7 @@ use std::{
         Arc,
     },
     thread::JoinHandle,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -49,6 +49,7 @@ pub enum LoopInput {
 pub struct LoopHandle {
     stop: Arc<AtomicBool>,
     heartbeat: Arc<AtomicU64>,
+    epoch: SystemTime,
     thread: Option<JoinHandle<LoopReport>>,
 }
 
@@ -61,6 +62,11 @@ pub struct LoopReport {
 }
 
 impl LoopHandle {
+    /// Wall-clock time of controller time 0, for message stamps.
+    pub fn epoch(&self) -> SystemTime {
+        self.epoch
+    }
+
     /// Ticks done so far; a value that stops changing means a stalled loop.
     pub fn heartbeat(&self) -> u64 {
         self.heartbeat.load(Ordering::Relaxed)
@@ -111,11 +117,18 @@ pub fn spawn_loop(
     let stop = Arc::new(AtomicBool::new(false));
     let heartbeat = Arc::new(AtomicU64::new(0));
     let (stop2, beat2) = (Arc::clone(&stop), Arc::clone(&heartbeat));
+    let (epoch_tx, epoch_rx) = crossbeam_channel::bounded(1);
     let thread = std::thread::Builder::new()
         .name("control-loop".into())
         .spawn(move || {
+            // Controller time 0 and its wall-clock time, read together on this
+            // thread: stamps derived from them are then exact, whatever the
+            // thread's start-up delay.
+            let start = Instant::now();
+            let _ = epoch_tx.send(SystemTime::now());
             run(
                 &mut controller,
+                start,
                 config,
                 &commands,
                 &samples,
@@ -125,15 +138,20 @@ pub fn spawn_loop(
             )
         })
         .map_err(|e| ControlError::Thread(format!("spawn: {e}")))?;
+    let epoch = epoch_rx
+        .recv()
+        .map_err(|_| ControlError::Thread("the loop thread exited at start".into()))?;
     Ok(LoopHandle {
         stop,
         heartbeat,
+        epoch,
         thread: Some(thread),
     })
 }
 
 fn run(
     ctl: &mut Controller,
+    start: Instant,
     config: LoopConfig,
     commands: &Receiver<LoopInput>,
     samples: &Sender<Sample>,
@@ -142,7 +160,6 @@ fn run(
     heartbeat: &AtomicU64,
 ) -> LoopReport {
     let mut stats = TimingStats::default();
-    let start = Instant::now();
     let mut k: u64 = 0;
     let mut next_status = start;
     let mut loop_fault = None;

@@ -109,6 +109,7 @@ impl Histogram {
         Percentiles {
             p50_us: us(self.quantile(0.5)),
             p99_us: us(self.quantile(0.99)),
+            p999_us: us(self.quantile(0.999)),
             max_us: us(self.max()),
         }
     }
@@ -125,6 +126,7 @@ impl Histogram {
 pub struct Percentiles {
     pub p50_us: f64,
     pub p99_us: f64,
+    pub p999_us: f64,
     pub max_us: f64,
 }
 

@@ -2,6 +2,7 @@
 
 pub mod analytic;
 pub mod error;
+pub mod kernels;
 pub mod linalg;
 pub mod network;
 pub mod prep;

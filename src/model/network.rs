@@ -5,7 +5,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1};
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
+use super::{kernels, ModelError};
 
 /// How a motif's own parameters enter the shared network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,12 +246,12 @@ impl State {
     pub fn step_motif(&mut self, net: &Network, m: usize) {
         let alpha = net.alpha();
         let motif = &net.motifs[m];
-        self.r.zip_mut_with(&self.x, |r, x| *r = x.tanh());
-        ndarray::linalg::general_mat_vec_mul(1.0, &net.shared.j, &self.r, 0.0, &mut self.scratch);
+        tanh_into(&self.x, &mut self.r);
+        mat_vec(&net.shared.j, &self.r, self.scratch.view_mut());
         match &motif.drive {
             Drive::Input { b } => self.scratch += b,
             Drive::Loop { u, v } => {
-                ndarray::linalg::general_mat_vec_mul(1.0, v, &self.r, 0.0, &mut self.low_rank);
+                mat_vec(v, &self.r, self.low_rank.view_mut());
                 ndarray::linalg::general_mat_vec_mul(
                     1.0,
                     u,
@@ -278,7 +278,7 @@ impl State {
         match &net.prep.j_prep {
             None => self.x.zip_mut_with(&self.scratch, |x, e| *x -= alpha * e),
             Some(jp) => {
-                ndarray::linalg::general_mat_vec_mul(1.0, jp, &self.scratch, 0.0, &mut self.r);
+                mat_vec(jp, &self.scratch, self.r.view_mut());
                 ndarray::Zip::from(&mut self.x)
                     .and(&self.scratch)
                     .and(&self.r)
@@ -290,9 +290,25 @@ impl State {
 
     /// Network-scale output `ŷ = W tanh(x) + y0` into `y` (length D).
     pub fn output(&mut self, net: &Network, y: &mut ArrayViewMut1<f32>) {
-        self.r.zip_mut_with(&self.x, |r, x| *r = x.tanh());
-        y.assign(&net.shared.y0);
-        ndarray::linalg::general_mat_vec_mul(1.0, &net.shared.w, &self.r, 1.0, y);
+        tanh_into(&self.x, &mut self.r);
+        mat_vec(&net.shared.w, &self.r, y.view_mut());
+        *y += &net.shared.y0;
+    }
+}
+
+fn tanh_into(x: &Array1<f32>, r: &mut Array1<f32>) {
+    match (x.as_slice(), r.as_slice_mut()) {
+        (Some(x), Some(r)) => kernels::tanh_into(x, r),
+        _ => r.zip_mut_with(x, |r, x| *r = kernels::tanh(*x)),
+    }
+}
+
+/// `y = A x`, through the hand-tuned kernel whenever the memory is contiguous
+/// (always, for networks built or loaded by this crate).
+fn mat_vec(a: &Array2<f32>, x: &Array1<f32>, mut y: ArrayViewMut1<f32>) {
+    match (a.as_slice(), x.as_slice(), y.as_slice_mut()) {
+        (Some(a), Some(x), Some(y)) => kernels::matvec(a, x, y),
+        _ => ndarray::linalg::general_mat_vec_mul(1.0, a, x, 0.0, &mut y),
     }
 }
 

@@ -6,8 +6,9 @@
 //! time steps; only the recurrence itself needs per-step products.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
+use crate::model::kernels::{self, PackedRhs};
 use crate::model::{Drive, Shared};
 
 /// Gradients of the loss for one motif.
@@ -35,6 +36,9 @@ pub struct Workspace {
     rs: Array2<f32>,
     hs: Array2<f32>,
     gs: Array2<f32>,
+    /// `Jᵀ` for the forward product `r Jᵀ`, `J` for the backward `g J`.
+    jt: PackedRhs,
+    j: PackedRhs,
 }
 
 /// Loss and gradients for motif trials starting at `x0` (B×N) against `target` (T×D).
@@ -56,18 +60,21 @@ pub fn loss_and_grads(
     resize(&mut ws.rs, ((t_len + 1) * b, n));
     resize(&mut ws.hs, (tb, rank));
     resize(&mut ws.gs, (tb, n));
+    ws.jt.pack(shared.j.t());
+    ws.j.pack(shared.j.view());
 
     // Forward.
-    let mut x = x0.to_owned();
+    let mut x = x0.as_standard_layout().into_owned();
     let mut pre = Array2::<f32>::zeros((b, n));
     for t in 0..=t_len {
-        let mut r = ws.rs.slice_mut(s![t * b..(t + 1) * b, ..]);
-        Zip::from(&mut r).and(&x).for_each(|r, x| *r = x.tanh());
+        let xs = x.as_slice_mut().expect("contiguous");
+        kernels::tanh_into(xs, time_rows(&mut ws.rs, t, b * n));
         if t == t_len {
             break;
         }
+        let pre_s = pre.as_slice_mut().expect("contiguous");
+        kernels::gemm(time_rows(&mut ws.rs, t, b * n), &ws.jt, 1.0, false, pre_s);
         let r = ws.rs.slice(s![t * b..(t + 1) * b, ..]);
-        general_mat_mul(1.0, &r, &shared.j.t(), 0.0, &mut pre);
         match drive {
             Drive::Input { b: bias } => pre += bias,
             Drive::Loop { u, v } => {
@@ -76,9 +83,10 @@ pub fn loss_and_grads(
                 general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
             }
         }
-        Zip::from(&mut x)
-            .and(&pre)
-            .for_each(|x, p| *x += alpha * (p - *x));
+        let pre_s = pre.as_slice().expect("contiguous");
+        for (x, p) in x.as_slice_mut().expect("contiguous").iter_mut().zip(pre_s) {
+            *x += alpha * (p - *x);
+        }
     }
     let r_out = ws.rs.slice(s![b.., ..]);
     let mut y = Array2::<f32>::zeros((tb, d));
@@ -102,7 +110,7 @@ pub fn loss_and_grads(
 
     let mut a = Array2::<f32>::zeros((b, n));
     let mut dh = Array2::<f32>::zeros((b, rank));
-    let mut g0 = Array2::<f32>::zeros((b, n));
+    let mut g = Array2::<f32>::zeros((b, n));
     for k in (0..=t_len).rev() {
         // a = dL/dr_k from the output (k ≥ 1) and from x_{k+1} (k < T).
         if k >= 1 {
@@ -111,29 +119,31 @@ pub fn loss_and_grads(
             a.fill(0.0);
         }
         if k < t_len {
-            let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
-            general_mat_mul(alpha, &g_next, &shared.j, 1.0, &mut a);
+            let a_s = a.as_slice_mut().expect("contiguous");
+            kernels::gemm(time_rows(&mut ws.gs, k, b * n), &ws.j, alpha, true, a_s);
             if let Drive::Loop { u, v } = drive {
+                let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
                 general_mat_mul(alpha, &g_next, u, 0.0, &mut dh);
                 general_mat_mul(1.0, &dh, v, 1.0, &mut a);
             }
         }
-        let r = ws.rs.slice(s![k * b..(k + 1) * b, ..]);
-        let mut g = Array2::<f32>::zeros((b, n));
-        Zip::from(&mut g)
-            .and(&a)
-            .and(&r)
-            .for_each(|g, a, r| *g = a * (1.0 - r * r));
+        // g_k = dL/dx_k = a ⊙ tanh'(x_k) + (1 − α) g_{k+1}.
+        let r = &*time_rows(&mut ws.rs, k, b * n);
+        let g_s = g.as_slice_mut().expect("contiguous");
+        let a_s = a.as_slice().expect("contiguous");
+        for ((g, a), r) in g_s.iter_mut().zip(a_s).zip(r) {
+            *g = a * (1.0 - r * r);
+        }
         if k < t_len {
-            let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
-            g.scaled_add(1.0 - alpha, &g_next);
+            for (g, next) in g_s.iter_mut().zip(&*time_rows(&mut ws.gs, k, b * n)) {
+                *g += (1.0 - alpha) * next;
+            }
         }
         if k >= 1 {
-            ws.gs.slice_mut(s![(k - 1) * b..k * b, ..]).assign(&g);
-        } else {
-            g0 = g;
+            time_rows(&mut ws.gs, k - 1, b * n).copy_from_slice(g_s);
         }
     }
+    let g0 = g;
 
     let r_in = ws.rs.slice(s![..tb, ..]);
     let mut gj = Array2::<f32>::zeros((n, n));
@@ -162,6 +172,12 @@ pub fn loss_and_grads(
             x0: g0,
         },
     )
+}
+
+/// The B rows of time step `t` in a time-major workspace, as one slice.
+fn time_rows(a: &mut Array2<f32>, t: usize, len: usize) -> &mut [f32] {
+    let m = a.as_slice_mut().expect("workspace is contiguous");
+    &mut m[t * len..(t + 1) * len]
 }
 
 fn resize(a: &mut Array2<f32>, shape: (usize, usize)) {

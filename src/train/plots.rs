@@ -96,6 +96,66 @@ fn finite_range(values: impl Iterator<Item = f32>) -> (f32, f32) {
     (lo - pad, hi + pad)
 }
 
+/// Benchmark curves on log-log axes, one colour per series, points marked.
+pub fn log_log_lines(
+    path: &Path,
+    title: &str,
+    legend: &str,
+    (x_desc, y_desc): (&str, &str),
+    series: &[(String, Vec<(f32, f32)>)],
+) -> Result<(), PlotError> {
+    register()?;
+    let points = || series.iter().flat_map(|s| s.1.iter());
+    if points().next().is_none() {
+        return Err(PlotError::Empty("no benchmark points".into()));
+    }
+    let range = |v: Vec<f32>| {
+        let lo = v.iter().copied().fold(f32::MAX, f32::min).max(1e-9);
+        let hi = v.iter().copied().fold(f32::MIN, f32::max).max(lo * 1.01);
+        (lo / 1.3)..(hi * 1.3)
+    };
+    let xs = range(points().map(|p| p.0).collect());
+    let ys = range(points().map(|p| p.1).collect());
+    let (root, body) = titled_canvas(path, (1000, 720), title, legend)?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(xs.log_scale(), ys.log_scale())
+        .map_err(draw_err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FAMILY, 15))
+        .axis_desc_style((FAMILY, 16))
+        .draw()
+        .map_err(draw_err(path))?;
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+            .map_err(draw_err(path))?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(pts.iter().map(|p| Circle::new(*p, 4, colour.filled())))
+            .map_err(draw_err(path))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FAMILY, 16))
+        .draw()
+        .map_err(draw_err(path))?;
+    root.present().map_err(draw_err(path))?;
+    Ok(())
+}
+
 /// One panel per output: target (black, dashed look via thin line) and
 /// produced (coloured); preparations shaded, motif onsets as vertical lines
 /// labelled with the motif name and its segment NMSE.

@@ -2,9 +2,11 @@
 //! starts, shared parameters learned with the first motifs then frozen, and
 //! `add` training only a new motif's own parameters.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -209,7 +211,10 @@ fn param_slices<'a>(
     out
 }
 
-/// One motif's share of a step, computed on a worker thread.
+/// Batch rows per work item.
+const CHUNK_ROWS: usize = 8;
+
+/// One work item's share of a step, computed on a worker thread.
 struct Piece {
     loss: f32,
     x_end: Array2<f32>,
@@ -242,7 +247,7 @@ pub fn train(
         .map(|s| s.len())
         .collect();
     let mut adam = Adam::new(&sizes);
-    let mut workspaces: Vec<Workspace> = (0..k).map(|_| Workspace::default()).collect();
+    let mut workspaces: Vec<Workspace> = Vec::new();
     let mut ends: Vec<Option<Array2<f32>>> = vec![None; k];
     let mut losses = Vec::with_capacity(opts.steps);
     let mut recent = vec![Vec::new(); k];
@@ -279,42 +284,55 @@ pub fn train(
             })
             .collect();
 
+        // Work items are (motif, batch chunk): a lone motif still fills both
+        // cores, and the fixed chunking keeps results independent of the core count.
+        let items: Vec<(usize, std::ops::Range<usize>)> = (0..k)
+            .flat_map(|i| {
+                (0..opts.batch)
+                    .step_by(CHUNK_ROWS)
+                    .map(move |r| (i, r..(r + CHUNK_ROWS).min(opts.batch)))
+            })
+            .collect();
+        if workspaces.len() != items.len() {
+            workspaces.resize_with(items.len(), Default::default);
+        }
         let net_ref: &Network = net;
-        let pieces: Vec<Piece> = std::thread::scope(|scope| {
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<&mut Workspace>> = workspaces.iter_mut().map(Mutex::new).collect();
+        let mut pieces: Vec<(usize, Piece)> = std::thread::scope(|scope| {
             let workers = std::thread::available_parallelism()
                 .map_or(1, |p| p.get())
-                .min(k)
-                .max(1);
-            let chunk = k.div_ceil(workers);
-            let handles: Vec<_> = workspaces
-                .chunks_mut(chunk)
-                .enumerate()
-                .map(|(c, wss)| {
-                    let starts = &starts;
-                    let prop = &prop;
+                .min(items.len());
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let (items, slots, next, starts, prop) =
+                        (&items, &slots, &next, &starts, &prop);
                     scope.spawn(move || {
-                        wss.iter_mut()
-                            .enumerate()
-                            .map(|(o, ws)| {
-                                let i = c * chunk + o;
-                                let motif = &net_ref.motifs[motifs[i]];
-                                let (fwd, grads) = bptt::loss_and_grads(
-                                    &net_ref.shared,
-                                    &motif.drive,
-                                    alpha,
-                                    starts[i].view(),
-                                    targets[i],
-                                    ws,
-                                );
-                                let g_init = train_init.then(|| prop.grad_x_init(&grads.x0));
-                                Piece {
-                                    loss: fwd.loss,
-                                    x_end: fwd.x_end,
-                                    grads,
-                                    g_init,
-                                }
-                            })
-                            .collect::<Vec<_>>()
+                        let mut done = Vec::new();
+                        loop {
+                            let idx = next.fetch_add(1, Ordering::Relaxed);
+                            let Some((i, rows)) = items.get(idx) else {
+                                break done;
+                            };
+                            let motif = &net_ref.motifs[motifs[*i]];
+                            let mut ws = slots[idx].lock().expect("workspace lock");
+                            let (fwd, grads) = bptt::loss_and_grads(
+                                &net_ref.shared,
+                                &motif.drive,
+                                alpha,
+                                starts[*i].slice(s![rows.clone(), ..]),
+                                targets[*i],
+                                &mut ws,
+                            );
+                            let g_init = train_init.then(|| prop.grad_x_init(&grads.x0));
+                            let piece = Piece {
+                                loss: fwd.loss,
+                                x_end: fwd.x_end,
+                                grads,
+                                g_init,
+                            };
+                            done.push((idx, piece));
+                        }
                     })
                 })
                 .collect();
@@ -323,23 +341,25 @@ pub fn train(
                 .flat_map(|h| h.join().expect("training worker panicked"))
                 .collect()
         });
+        pieces.sort_by_key(|p| p.0);
 
-        // Loss is the mean over motifs, so every gradient is scaled by 1/K.
-        let scale = 1.0 / k as f32;
+        // Loss is the mean over motifs and each motif's batch, so a chunk's
+        // gradients weigh 1/K times its share of the batch.
         let mut loss = 0.0;
         let mut gj = Array2::<f32>::zeros((0, 0));
         let mut gw = Array2::<f32>::zeros((0, 0));
         let mut gy0 = Array1::<f32>::zeros(0);
         let mut per_motif: Vec<(usize, Option<Array1<f32>>, Drive)> = Vec::with_capacity(k);
-        for (i, p) in pieces.into_iter().enumerate() {
+        let mut motif_loss = vec![0.0f32; k];
+        let mut motif_ends: Vec<Vec<Array2<f32>>> = vec![Vec::new(); k];
+        for (idx, p) in pieces {
+            let (i, rows) = &items[idx];
+            let scale = rows.len() as f32 / (k * opts.batch) as f32;
             loss += p.loss * scale;
-            recent[i].push(p.loss);
-            if recent[i].len() > 20 {
-                recent[i].remove(0);
-            }
-            ends[i] = Some(p.x_end);
+            motif_loss[*i] += p.loss * rows.len() as f32 / opts.batch as f32;
+            motif_ends[*i].push(p.x_end);
             if train_shared {
-                if i == 0 {
+                if idx == 0 {
                     gj = p.grads.j * scale;
                     gw = p.grads.w * scale;
                     gy0 = p.grads.y0 * scale;
@@ -353,7 +373,29 @@ pub fn train(
             for s in drive_slices(&mut drive) {
                 s.iter_mut().for_each(|x| *x *= scale);
             }
-            per_motif.push((motifs[i], p.g_init.map(|g| g * scale), drive));
+            let g_init = p.g_init.map(|g| g * scale);
+            match per_motif.last_mut() {
+                Some((m, acc_init, acc_drive)) if *m == motifs[*i] => {
+                    if let (Some(acc), Some(g)) = (acc_init.as_mut(), g_init) {
+                        *acc += &g;
+                    }
+                    for (acc, g) in drive_slices(acc_drive)
+                        .into_iter()
+                        .zip(drive_slices(&mut drive))
+                    {
+                        acc.iter_mut().zip(g.iter()).for_each(|(a, g)| *a += g);
+                    }
+                }
+                _ => per_motif.push((motifs[*i], g_init, drive)),
+            }
+        }
+        for (i, (l, e)) in motif_loss.into_iter().zip(motif_ends).enumerate() {
+            recent[i].push(l);
+            if recent[i].len() > 20 {
+                recent[i].remove(0);
+            }
+            let views: Vec<_> = e.iter().map(|a| a.view()).collect();
+            ends[i] = Some(ndarray::concatenate(Axis(0), &views).expect("same width"));
         }
         // Same order as `param_slices`: motifs in library order.
         per_motif.sort_by_key(|p| p.0);
