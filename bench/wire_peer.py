@@ -70,7 +70,7 @@ METHOD = (
     "positions (same tick; vectors seen on more than one tick are left out). The "
     "node's stamps run early by a per-run constant (wall_now() is taken in main "
     "before the loop thread starts its clock), at most min(tick stamp -> DDS write), "
-    "so tick-stamp figures are upper bounds by up to that much."
+    "so tick-stamp figures are upper bounds and the same minus that bound lower bounds."
 )
 
 
@@ -330,6 +330,8 @@ def stream_phase(p, args):
         }
     arr_positions = {pos for _, _, pos in p.arr}
     arrays_missing = sum(1 for s in js if s[3] not in arr_positions)
+    # True tick -> peer latency lies between (measured - bound) and measured.
+    bound = min(js_in_node + arr_in_node) if js_in_node or arr_in_node else 0
     window_s = (t1 - t0) / 1e9
     cpu = None
     if cpu0 is not None and cpu1 is not None:
@@ -346,6 +348,7 @@ def stream_phase(p, args):
             "distinct_stamps": len({s[0] for s in js}),
             "dds_write_to_peer": percentiles(js_on_wire),
             "tick_stamp_to_peer": percentiles(js_lat),
+            "tick_stamp_to_peer_lower_bound": percentiles([x - bound for x in js_lat]),
             "tick_stamp_to_dds_write": percentiles(js_in_node),
         },
         "float64_multi_array": {
@@ -358,11 +361,11 @@ def stream_phase(p, args):
             "unmatched_in_window": unmatched,
             "dds_write_to_peer": percentiles(arr_write),
             "tick_stamp_to_peer": percentiles(arr_lat),
+            "tick_stamp_to_peer_lower_bound": percentiles([x - bound for x in arr_lat]),
             "tick_stamp_to_dds_write": percentiles(arr_in_node),
         },
         # The stamps' start-up offset is at most this (see the module doc).
-        "stamp_offset_bound_us": round(min(js_in_node + arr_in_node) / 1000.0, 1)
-        if js_in_node or arr_in_node else None,
+        "stamp_offset_bound_us": round(bound / 1000.0, 1),
         "node_memory_at_end": memory,
         "node_cpu_percent_of_one_core": cpu,
         "node_loop_timing_from_status": node_timing,
@@ -494,6 +497,9 @@ def summary(res):
         f"    Float64MultiArray      {fmt(arr['tick_stamp_to_peer'])}",
         f"    JointState             {fmt(js['tick_stamp_to_peer'])}",
         f"    of which stamp -> write {fmt(js['tick_stamp_to_dds_write'])}",
+        "  the same minus the offset bound (lower bound):",
+        f"    Float64MultiArray      {fmt(arr['tick_stamp_to_peer_lower_bound'])}",
+        f"    JointState             {fmt(js['tick_stamp_to_peer_lower_bound'])}",
         f"  stamps run early by a per-run start-up offset of at most {s['stamp_offset_bound_us']} µs; "
         f"wall-minus-monotonic drift over the window {s['wall_minus_monotonic_drift_us']} µs",
         f"command -> first motion ({m['detected']}/{m['repeats']} detected, from hold):",
