@@ -1,17 +1,22 @@
-//! Control-loop figures for the README (not a pass/fail test).
+//! Control-loop figures (issue 7, items 2 and 5), all from one run:
 //!
 //! 1. Tick compute time at 1 kHz with the default library (synthetic clock,
-//!    so only the computation is measured): p50/p99/max.
-//! 2. The real loop on its thread for N seconds each with plain sleep and
-//!    with sleep-then-spin: wake-up lateness p50/p99/max.
+//!    so only the computation is measured), split by tick kind, and the
+//!    library's load time.
+//! 2. The real loop on its thread at 1000 Hz for SECS seconds per case:
+//!    {idle, loaded} × {plain sleep, sleep-then-spin}. "Loaded" runs one
+//!    busy-looping thread beside the loop for exactly that case's duration.
+//!    Reports wake-up lateness p50/p99/p99.9/max and missed deadlines.
 //!
 //! ```sh
-//! cargo bench --bench control_tick            # 5 s per wait mode
-//! cargo bench --bench control_tick -- 20      # 20 s per wait mode
+//! cargo bench --bench control_tick                       # 5 s per case
+//! cargo bench --bench control_tick -- 60 --json loop.json
 //! ```
 
 use std::{
+    hint::black_box,
     path::Path,
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
@@ -19,18 +24,90 @@ use crossbeam_channel::bounded;
 use motif::{
     control::{
         spawn_loop, Command, Controller, Histogram, LoopConfig, LoopInput, MotifQueue, Params,
+        TimingSummary,
     },
     library::Library,
     robot::ArmModel,
 };
 
+fn args() -> (f64, Option<String>) {
+    let mut secs = 5.0;
+    let mut json = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--bench" => {}
+            "--json" => json = it.next(),
+            s => match s.parse::<f64>() {
+                Ok(v) if v > 0.0 && v <= 3600.0 => secs = v,
+                _ => {
+                    eprintln!(
+                        "error: the duration per case must be seconds in (0, 3600], got '{s}'"
+                    );
+                    std::process::exit(2);
+                }
+            },
+        }
+    }
+    (secs, json)
+}
+
+fn run_loop(
+    lib: &Library,
+    arm: &ArmModel,
+    queue: MotifQueue,
+    spin: Duration,
+    secs: f64,
+    load: bool,
+) -> (TimingSummary, u64) {
+    let params = Params::default();
+    let mut ctl = Controller::new(lib, arm, &params).unwrap();
+    ctl.command(0, Command::Run(queue)).unwrap();
+    let (_cmd_tx, cmd_rx) = bounded::<LoopInput>(4);
+    let (s_tx, s_rx) = bounded(4096);
+    let (st_tx, st_rx) = bounded(64);
+    let cfg = LoopConfig {
+        period: Duration::from_millis(1),
+        spin,
+        ..params.loop_config()
+    };
+    let busy = AtomicBool::new(load);
+    std::thread::scope(|scope| {
+        if load {
+            scope.spawn(|| {
+                let mut x = 0u64;
+                while busy.load(Ordering::Relaxed) {
+                    x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            });
+        }
+        let handle = spawn_loop(ctl, cfg, cmd_rx, s_tx, st_tx).unwrap();
+        let started = Instant::now();
+        let end = started + Duration::from_secs_f64(secs);
+        // Drain like the node does, so the loop never sees a full channel.
+        while Instant::now() < end {
+            while s_rx.try_recv().is_ok() {}
+            while st_rx.try_recv().is_ok() {}
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = handle.stop().unwrap();
+        busy.store(false, Ordering::Relaxed);
+        let deadlines = (started.elapsed().as_secs_f64() * 1000.0) as u64;
+        (report.timing, deadlines.saturating_sub(report.timing.ticks))
+    })
+}
+
 fn main() {
-    let secs: f64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(5.0);
+    let (secs, json) = args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = Library::load(&root.join("models/default")).expect("models/default");
+    let dir = root.join("models/default");
+    let mut loads = Histogram::new();
+    for _ in 0..20 {
+        let t0 = Instant::now();
+        black_box(Library::load(&dir).expect("models/default"));
+        loads.record(t0.elapsed());
+    }
+    let lib = Library::load(&dir).expect("models/default");
     let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).expect("urdf");
     let params = Params::default();
     let all: Vec<u16> = (0..lib.network.motifs.len() as u16).collect();
@@ -41,13 +118,10 @@ fn main() {
     ctl.command(0, Command::Run(queue)).unwrap();
     let (mut all_ticks, mut net_ticks, mut plain_ticks) =
         (Histogram::new(), Histogram::new(), Histogram::new());
-    let ticks = 30_000u64;
-    let dt_net = f64::from(lib.network.dt);
-    for k in 1..=ticks {
-        let t = k as f64 * 1e-3;
+    for k in 1..=30_000u64 {
         let steps_before = ctl.network_steps();
         let t0 = Instant::now();
-        std::hint::black_box(ctl.tick(t));
+        black_box(ctl.tick(k as f64 * 1e-3));
         let d = t0.elapsed();
         all_ticks.record(d);
         if ctl.network_steps() > steps_before {
@@ -67,47 +141,50 @@ fn main() {
         )
     };
     println!(
-        "library: N={} D={} dt={:.1} ms, {} motifs",
+        "library: N={} D={} dt={:.1} ms, {} motifs; load time p50 {:.2} ms, max {:.2} ms (20 loads)",
         lib.network.n(),
         lib.network.outputs(),
-        dt_net * 1e3,
-        lib.network.motifs.len()
+        f64::from(lib.network.dt) * 1e3,
+        lib.network.motifs.len(),
+        loads.summary().p50_us / 1e3,
+        loads.summary().max_us / 1e3,
     );
     println!("tick compute, all ticks       : {}", p(&all_ticks));
     println!("tick compute, network step    : {}", p(&net_ticks));
     println!("tick compute, interpolation   : {}", p(&plain_ticks));
 
-    // 2. The real loop, per wait strategy.
-    for (label, spin_us) in [
-        ("plain sleep", 0u64),
-        ("sleep + spin 50 µs", 50),
-        ("sleep + spin 100 µs", 100),
-        ("sleep + spin 200 µs", 200),
-    ] {
-        let mut ctl = Controller::new(&lib, &arm, &params).unwrap();
-        ctl.command(0, Command::Run(queue)).unwrap();
-        let (_cmd_tx, cmd_rx) = bounded::<LoopInput>(4);
-        let (s_tx, s_rx) = bounded(4096);
-        let (st_tx, st_rx) = bounded(64);
-        let cfg = LoopConfig {
-            period: Duration::from_millis(1),
-            spin: Duration::from_micros(spin_us),
-            status_period: Duration::from_millis(100),
-            watchdog: Duration::from_millis(5),
-        };
-        let handle = spawn_loop(ctl, cfg, cmd_rx, s_tx, st_tx).unwrap();
-        let end = Instant::now() + Duration::from_secs_f64(secs);
-        // Drain like the node does, so the loop never sees a full channel.
-        while Instant::now() < end {
-            while s_rx.try_recv().is_ok() {}
-            while st_rx.try_recv().is_ok() {}
-            std::thread::sleep(Duration::from_millis(5));
+    // 2. The real loop, per background load and wait strategy.
+    let spin = Duration::from_micros(params.spin_us);
+    let mut cases = Vec::new();
+    println!("real loop at 1000 Hz, {secs} s per case; lateness in µs");
+    for load in [false, true] {
+        for (wait, spin) in [("plain sleep", Duration::ZERO), ("sleep + spin", spin)] {
+            let (t, skipped) = run_loop(&lib, &arm, queue, spin, secs, load);
+            let l = t.lateness;
+            let cond = if load { "loaded" } else { "idle" };
+            println!(
+                "{cond:<6} {wait:<13} spin {:>3} µs: p50 {:7.1}  p99 {:7.1}  p99.9 {:7.1}  max {:8.1}; {} ticks, {} woke ≥ 1 period late, {} deadlines skipped; compute p50 {:.1} µs",
+                spin.as_micros(), l.p50_us, l.p99_us, l.p999_us, l.max_us, t.ticks, t.overruns, skipped, t.compute.p50_us
+            );
+            cases.push(serde_json::json!({
+                "load": cond, "wait": wait, "spin_us": spin.as_micros() as u64, "seconds": secs,
+                "lateness_us": {"p50": l.p50_us, "p99": l.p99_us, "p999": l.p999_us, "max": l.max_us},
+                "ticks": t.ticks, "late_by_a_period": t.overruns, "skipped_deadlines": skipped,
+                "compute_us": {"p50": t.compute.p50_us, "p99": t.compute.p99_us},
+            }));
         }
-        let r = handle.stop().unwrap();
-        let t = r.timing;
-        println!(
-            "real loop 1 kHz, {label:<20}: lateness p50 {:7.1} µs  p99 {:7.1} µs  max {:8.1} µs; compute p50 {:5.1} µs p99 {:5.1} µs; {} ticks, {} overruns",
-            t.lateness.p50_us, t.lateness.p99_us, t.lateness.max_us, t.compute.p50_us, t.compute.p99_us, t.ticks, t.overruns
-        );
+    }
+    if let Some(path) = json {
+        let s = |h: &Histogram| {
+            let s = h.summary();
+            serde_json::json!({"p50": s.p50_us, "p99": s.p99_us, "max": s.max_us})
+        };
+        let v = serde_json::json!({
+            "library": {"n": lib.network.n(), "outputs": lib.network.outputs(), "load_ms_p50": loads.summary().p50_us / 1e3},
+            "tick_compute_us": {"all": s(&all_ticks), "network_step": s(&net_ticks), "interpolation": s(&plain_ticks)},
+            "loop": cases,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap() + "\n")
+            .unwrap_or_else(|e| panic!("writing {path}: {e}"));
     }
 }
