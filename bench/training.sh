@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Training-step benchmark: our Rust trainer against PyTorch and JAX on the same
+# problem (see problem.py), then a scaling sweep of ours alone.
+#
+#   bench/training.sh                      # everything, ~5-10 min on 2 cores
+#   BENCH_NS="128 256" bench/training.sh   # fewer sizes
+#   BENCH_PEERS=0 bench/training.sh        # ours only (no venv needed then)
+#
+# Writes bench/results/training.jsonl (one JSON object per implementation and
+# size, with "suite": "compare" or "scaling") and prints markdown tables.
+# Other load on the machine shows up directly in these numbers: run it idle.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+
+NS="${BENCH_NS:-128 256 512}"
+BATCH="${BENCH_BATCH:-16}"
+SEQ="${BENCH_SEQ:-200}"
+STEPS="${BENCH_STEPS:-50}"
+WARMUP="${BENCH_WARMUP:-10}"
+# The Python loops take ~0.2-0.5 s a step at N=512; fewer steps there keep the
+# whole run within ~15 min without changing the median much.
+LARGE_N="${BENCH_LARGE_N:-512}"
+STEPS_LARGE="${BENCH_STEPS_LARGE:-20}"
+WARMUP_LARGE="${BENCH_WARMUP_LARGE:-5}"
+PEERS="${BENCH_PEERS:-1}"
+SWEEP="${BENCH_SWEEP:-1}"
+TORCH_THREADS="${BENCH_TORCH_THREADS:-1,2}"
+
+results="$here/results"
+out="$results/training.jsonl"
+mkdir -p "$results"
+: > "$out"
+
+# Adds "suite" to each JSON line on stdin and appends it to $out (and shows it).
+# Also the 1-minute load average when the line arrives: on a shared 2-core
+# machine a busy neighbour moves the numbers more than anything we vary.
+tag() {
+    python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("{"):
+        row = json.loads(line)
+        row["suite"] = sys.argv[1]
+        row["load1"] = round(os.getloadavg()[0], 2)
+        print(json.dumps(row), flush=True)
+' "$1" | tee -a "$out"
+}
+
+# One JSON line for our trainer at N B T. The bench's --json flag prints the
+# schema directly; older benches ignore the flag and print the human line
+# "train step N=.. batch=.. steps=..: median X ms, p10 Y ms, p90 Z ms (K runs)",
+# which we convert (ours runs single-threaded: matrixmultiply without threads).
+ours() {
+    local text
+    text="$(cd "$repo" && cargo bench --quiet --bench train_step -- --json "$1" "$2" "$3" 2>>"$results/cargo.log")"
+    if grep -q '^{' <<<"$text"; then
+        grep -m1 '^{' <<<"$text"
+    else
+        python3 -c '
+import json, re, sys
+text = sys.stdin.read()
+m = re.search(r"N=(\d+) batch=(\d+) steps=(\d+): median ([\d.]+) ms, p10 ([\d.]+) ms, p90 ([\d.]+) ms \((\d+) runs\)", text)
+if not m:
+    sys.exit("training.sh: could not parse the train_step bench output:\n" + text)
+n, b, t, med, p10, p90, runs = m.groups()
+print(json.dumps({"impl": "motif (rust)", "threads": 1, "n": int(n), "batch": int(b), "seq": int(t),
+                  "median_ms": float(med), "p10_ms": float(p10), "p90_ms": float(p90), "runs": int(runs)}))
+' <<<"$text"
+    fi
+}
+
+# Build first so that compiling never overlaps a timed run.
+echo "== building the train_step bench (release; slow the first time)" >&2
+(cd "$repo" && cargo bench --bench train_step --no-run 2>&1 | tail -n 2) >&2
+
+if [ "$PEERS" = 1 ]; then
+    echo "== setting up bench/.venv (large download the first time)" >&2
+    "$here/setup_venv.sh"
+fi
+py="$here/.venv/bin/python"
+
+for n in $NS; do
+    steps="$STEPS" warmup="$WARMUP"
+    if [ "$n" -ge "$LARGE_N" ]; then steps="$STEPS_LARGE" warmup="$WARMUP_LARGE"; fi
+    echo "== N=$n B=$BATCH T=$SEQ" >&2
+    ours "$n" "$BATCH" "$SEQ" | tag compare
+    if [ "$PEERS" = 1 ]; then
+        common=(--n "$n" --batch "$BATCH" --seq "$SEQ" --steps "$steps" --warmup "$warmup" --json)
+        "$py" "$here/train_torch.py" "${common[@]}" --threads "$TORCH_THREADS" | tag compare
+        # JAX ignores its thread flags here (DESIGN §6): pin with taskset for one core.
+        taskset -c 0 "$py" "$here/train_jax.py" "${common[@]}" | tag compare
+        "$py" "$here/train_jax.py" "${common[@]}" | tag compare
+    fi
+done
+
+if [ "$SWEEP" = 1 ]; then
+    echo "== scaling sweep of ours: T at N=256, then N at T=200" >&2
+    for t in 50 100 200 400; do ours 256 "$BATCH" "$t" | tag scaling; done
+    for n in 64 128 256 512; do ours "$n" "$BATCH" 200 | tag scaling; done
+fi
+
+echo >&2
+python3 "$here/summarize.py" "$out"
