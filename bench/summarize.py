@@ -1,7 +1,8 @@
 """Markdown tables from bench/results/training.jsonl (written by training.sh).
 
 Comparison table: one row per (N, impl, threads), median ms, and the ratio
-peer median / our median at the same N, B, T (> 1 means ours is faster).
+peer median / our median at the same N, B, T and thread count (> 1 means
+ours is faster).
 Scaling table: our median per T at fixed N and per N at fixed T.
 Standard library only, so it runs with any python3.
 """
@@ -24,13 +25,14 @@ def load(path):
 
 def comparison(rows):
     rows = [r for r in rows if r.get("suite") == "compare"]
-    ours = {(r["n"], r["batch"], r["seq"]): r["median_ms"] for r in rows if r["impl"] == OURS}
-    print("| N | B | T | impl | threads | median ms | p10–p90 ms | ratio vs ours |")
+    # Peers are compared with ours at the same thread count.
+    ours = {(r["n"], r["batch"], r["seq"], r["threads"]): r["median_ms"] for r in rows if r["impl"] == OURS}
+    print("| N | B | T | impl | threads | median ms | p10–p90 ms | ratio vs ours, same threads |")
     print("|---:|---:|---:|---|---:|---:|---:|---:|")
     # Ours first within each N, then peers in the order they ran.
     rows = sorted(rows, key=lambda r: (r["n"], r["batch"], r["seq"], r["impl"] != OURS))
     for r in rows:
-        base = ours.get((r["n"], r["batch"], r["seq"]))
+        base = ours.get((r["n"], r["batch"], r["seq"], r["threads"]))
         ratio = f"{r['median_ms'] / base:.2f}" if base else "–"
         print(
             f"| {r['n']} | {r['batch']} | {r['seq']} | {r['impl']} | {r['threads']} "

@@ -49,27 +49,14 @@ for line in sys.stdin:
 ' "$1" | tee -a "$out"
 }
 
-# One JSON line for our trainer at N B T. The bench's --json flag prints the
-# schema directly; older benches ignore the flag and print the human line
-# "train step N=.. batch=.. steps=..: median X ms, p10 Y ms, p90 Z ms (K runs)",
-# which we convert (ours runs single-threaded: matrixmultiply without threads).
+# One JSON line for our trainer at N B T; extra leading words (e.g. `taskset
+# -c 0`) wrap the run. The trainer uses every CPU it may run on, so pinning to
+# one core gives the single-thread figure.
 ours() {
-    local text
-    text="$(cd "$repo" && cargo bench --quiet --bench train_step -- --json "$1" "$2" "$3" 2>>"$results/cargo.log")"
-    if grep -q '^{' <<<"$text"; then
-        grep -m1 '^{' <<<"$text"
-    else
-        python3 -c '
-import json, re, sys
-text = sys.stdin.read()
-m = re.search(r"N=(\d+) batch=(\d+) steps=(\d+): median ([\d.]+) ms, p10 ([\d.]+) ms, p90 ([\d.]+) ms \((\d+) runs\)", text)
-if not m:
-    sys.exit("training.sh: could not parse the train_step bench output:\n" + text)
-n, b, t, med, p10, p90, runs = m.groups()
-print(json.dumps({"impl": "motif (rust)", "threads": 1, "n": int(n), "batch": int(b), "seq": int(t),
-                  "median_ms": float(med), "p10_ms": float(p10), "p90_ms": float(p90), "runs": int(runs)}))
-' <<<"$text"
-    fi
+    local n="$1" b="$2" t="$3"
+    shift 3
+    (cd "$repo" && "$@" cargo bench --quiet --bench train_step -- --json "$n" "$b" "$t" 2>>"$results/cargo.log") |
+        grep -m1 '^{'
 }
 
 # Build first so that compiling never overlaps a timed run.
@@ -86,6 +73,7 @@ for n in $NS; do
     steps="$STEPS" warmup="$WARMUP"
     if [ "$n" -ge "$LARGE_N" ]; then steps="$STEPS_LARGE" warmup="$WARMUP_LARGE"; fi
     echo "== N=$n B=$BATCH T=$SEQ" >&2
+    ours "$n" "$BATCH" "$SEQ" taskset -c 0 | tag compare
     ours "$n" "$BATCH" "$SEQ" | tag compare
     if [ "$PEERS" = 1 ]; then
         common=(--n "$n" --batch "$BATCH" --seq "$SEQ" --steps "$steps" --warmup "$warmup" --json)
