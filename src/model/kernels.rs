@@ -1,10 +1,11 @@
 //! Hand-tuned f32 kernels for the network's hot loops: tanh, the control
 //! tick's matrix-vector product and the training recurrence's small GEMMs.
 //!
-//! Each kernel has one body compiled twice: with AVX2 + FMA when the CPU has
-//! them (checked at run time, so binaries stay portable) and plain otherwise.
-//! The plain copy never calls `f32::mul_add`: without the `fma` target feature
-//! that is a software routine, ≈25× slower (DESIGN.md §6).
+//! Every kernel picks its AVX2 + FMA version when the CPU has them (checked
+//! at run time, so binaries stay portable) and a plain one otherwise. tanh and
+//! the GEMM are one body compiled twice; the matvec is explicit intrinsics.
+//! The plain versions never call `f32::mul_add`: without the `fma` target
+//! feature that is a software routine, ≈25× slower (DESIGN.md §6).
 
 use ndarray::ArrayView2;
 
@@ -108,6 +109,10 @@ pub fn matvec(a: &[f32], x: &[f32], y: &mut [f32]) {
         // SAFETY: the running CPU has AVX2 and FMA; shapes are checked above.
         return unsafe { matvec_avx2(a, x, y) };
     }
+    matvec_plain(a, x, y)
+}
+
+fn matvec_plain(a: &[f32], x: &[f32], y: &mut [f32]) {
     for (y, row) in y.iter_mut().zip(a.chunks_exact(x.len().max(1))) {
         *y = row.iter().zip(x).map(|(a, x)| a * x).sum();
     }
@@ -319,9 +324,10 @@ mod tests {
         let mut x = -12.0f32;
         while x < 12.0 {
             let exact = f64::from(x).tanh();
-            let mut r = [0.0f32];
+            let (mut r, mut plain) = ([0.0f32], [0.0f32]);
             tanh_into(&[x], &mut r);
-            for got in [r[0], tanh(x)] {
+            tanh_into_body::<false>(&[x], &mut plain);
+            for got in [r[0], plain[0], tanh(x)] {
                 let err = (f64::from(got) - exact).abs() / exact.abs().max(1e-30);
                 worst = worst.max(err);
             }
@@ -374,9 +380,14 @@ mod tests {
             // Packing a transposed view is how the forward pass uses J.
             let packed = PackedRhs::new(m.t());
             let base = randn(&mut rng, rows, n);
-            for accumulate in [false, true] {
+            for (accumulate, kernel) in [
+                (false, gemm as fn(&[f32], &PackedRhs, f32, bool, &mut [f32])),
+                (true, gemm),
+                (false, gemm_body::<false>),
+                (true, gemm_body::<false>),
+            ] {
                 let mut out = base.clone();
-                gemm(
+                kernel(
                     a.as_slice().unwrap(),
                     &packed,
                     0.5,
