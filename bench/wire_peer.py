@@ -8,20 +8,18 @@ started. Three measurements:
    latency of every ~/joint_commands (JointState) and
    /forward_position_controller/commands (Float64MultiArray) sample, all on
    the wall clock (one machine, one clock):
-   - DDS write -> peer receive: the sample's DDS source timestamp (RustDDS
-     stamps it with the wall clock in publish()) to time.time_ns() after take;
-   - tick stamp -> peer receive: from the JointState header stamp; arrays
-     carry no stamp, so each is paired with the JointState of the same tick
-     (bitwise-identical positions). The node computes the stamp as
-     wall_now() at start-up + monotonic tick time, and takes that wall_now()
-     in main before the loop thread takes its own start Instant, so stamps run
-     early by a per-run constant (the thread start-up, 0.1-0.7 ms measured
-     under load). That offset is at most min(stamp -> DDS write), which is
-     reported; the DDS-write figure does not depend on it.
+   - tick stamp -> peer receive (the node -> peer latency): from the
+     JointState header stamp to time.time_ns() after take; arrays carry no
+     stamp, so each is paired with the JointState of the same tick
+     (bitwise-identical positions). The stamp is the tick's deadline time on
+     the wall clock, read on the loop thread;
+   - DDS write -> peer receive (the wire alone): from the sample's DDS source
+     timestamp (RustDDS stamps it with the wall clock in publish());
+   - tick stamp -> DDS write: the time inside the node.
 2. Command to first motion, --repeats times: from `hold`, write `run <motif>`
    and find the first JointState whose positions moved by > 1e-9 rad; report
-   send -> its DDS write (the node's reaction), send -> its receipt (end to
-   end), and send -> its tick stamp (subject to the offset above).
+   its tick stamp - send time (the node's reaction), its DDS write - send
+   time, and its receipt - send time (end to end).
 3. Footprint: the node's VmRSS/VmHWM and CPU time, and the release binaries'
    sizes (as built and stripped).
 
@@ -68,9 +66,7 @@ METHOD = (
     "Python take. Tick stamp -> peer = receive time - JointState header.stamp; a "
     "Float64MultiArray uses the stamp of the JointState with bitwise-identical "
     "positions (same tick; vectors seen on more than one tick are left out). The "
-    "node's stamps run early by a per-run constant (wall_now() is taken in main "
-    "before the loop thread starts its clock), at most min(tick stamp -> DDS write), "
-    "so tick-stamp figures are upper bounds and the same minus that bound lower bounds."
+    "stamp is the tick's deadline time on the wall clock, read on the loop thread."
 )
 
 
@@ -290,11 +286,11 @@ def stream_phase(p, args):
     for stamp, _, _, pos in p.js:
         by_pos.setdefault(pos, []).append(stamp)
     js_lat = [r - stamp for stamp, r, _, _ in js]
-    # Each array's own DDS write time, for every array received in the window.
-    arr_write = [r - src for r, src, _ in p.arr if t0 <= r <= t1 and src > 0]
     js_in_node = [src - stamp for stamp, _, src, _ in js if src > 0]
     js_on_wire = [r - src for _, r, src, _ in js if src > 0]
-    arr_lat, arr_in_node, ambiguous, unmatched = [], [], 0, 0
+    # Arrays are measured over the paired ones (tick inside the window), so all
+    # three figures cover the same samples, as for the JointStates.
+    arr_lat, arr_write, arr_in_node, ambiguous, unmatched = [], [], [], 0, 0
     for r, src, pos in p.arr:
         stamps = by_pos.get(pos)
         if stamps is None:
@@ -309,6 +305,7 @@ def stream_phase(p, args):
             continue
         arr_lat.append(r - stamps[0])
         if src > 0:
+            arr_write.append(r - src)
             arr_in_node.append(src - stamps[0])
     # Delivery: a status message is stamped with the tick it was taken on and
     # counts the ticks before it, so between the first and last status of the
@@ -330,8 +327,6 @@ def stream_phase(p, args):
         }
     arr_positions = {pos for _, _, pos in p.arr}
     arrays_missing = sum(1 for s in js if s[3] not in arr_positions)
-    # True tick -> peer latency lies between (measured - bound) and measured.
-    bound = min(js_in_node + arr_in_node) if js_in_node or arr_in_node else 0
     window_s = (t1 - t0) / 1e9
     cpu = None
     if cpu0 is not None and cpu1 is not None:
@@ -346,9 +341,8 @@ def stream_phase(p, args):
         "joint_state": {
             "received": len(js),
             "distinct_stamps": len({s[0] for s in js}),
-            "dds_write_to_peer": percentiles(js_on_wire),
             "tick_stamp_to_peer": percentiles(js_lat),
-            "tick_stamp_to_peer_lower_bound": percentiles([x - bound for x in js_lat]),
+            "dds_write_to_peer": percentiles(js_on_wire),
             "tick_stamp_to_dds_write": percentiles(js_in_node),
         },
         "float64_multi_array": {
@@ -359,13 +353,10 @@ def stream_phase(p, args):
             "paired": len(arr_lat),
             "ambiguous_positions_skipped": ambiguous,
             "unmatched_in_window": unmatched,
-            "dds_write_to_peer": percentiles(arr_write),
             "tick_stamp_to_peer": percentiles(arr_lat),
-            "tick_stamp_to_peer_lower_bound": percentiles([x - bound for x in arr_lat]),
+            "dds_write_to_peer": percentiles(arr_write),
             "tick_stamp_to_dds_write": percentiles(arr_in_node),
         },
-        # The stamps' start-up offset is at most this (see the module doc).
-        "stamp_offset_bound_us": round(bound / 1000.0, 1),
         "node_memory_at_end": memory,
         "node_cpu_percent_of_one_core": cpu,
         "node_loop_timing_from_status": node_timing,
@@ -375,7 +366,7 @@ def stream_phase(p, args):
 
 def motion_phase(p, args):
     """Command-to-first-motion latency over args.repeats runs from `hold`."""
-    reaction, end_to_end, by_stamp, in_node, misses = [], [], [], [], 0
+    by_stamp, by_write, end_to_end, misses = [], [], [], 0
     for i in range(args.repeats):
         motif = REPEAT_MOTIFS[i % len(REPEAT_MOTIFS)]
         p.send_acked("hold")
@@ -395,24 +386,22 @@ def motion_phase(p, args):
         by_stamp.append(stamp - sent)
         end_to_end.append(recv - sent)
         if src > 0:
-            reaction.append(src - sent)
-            in_node.append(src - stamp)
+            by_write.append(src - sent)
         p.wait(0.3)  # let it move a little before the next hold
     return {
         "repeats": args.repeats,
         "detected": len(end_to_end),
         "no_motion_within_3s": misses,
         "threshold_rad": MOVED_RAD,
-        "send_to_first_moving_dds_write": percentiles(reaction),
-        "send_to_first_moving_receive": percentiles(end_to_end),
-        "send_to_first_moving_tick_stamp": percentiles(by_stamp),
-        "first_moving_tick_stamp_to_dds_write": percentiles(in_node),
+        "stamp_minus_send": percentiles(by_stamp),
+        "dds_write_minus_send": percentiles(by_write),
+        "receive_minus_send": percentiles(end_to_end),
         "method": "from `hold` with positions unchanged for 150 ms, time.time_ns() just "
                   "before writing `run <motif>` on ~/sequence; the first JointState with any "
-                  f"joint moved by > {MOVED_RAD} rad. Node reaction = its DDS source timestamp "
-                  "- send time (command over DDS, parse, wait for the next tick, tick, "
-                  "publish); end to end = its receive time - send time; by tick stamp = its "
-                  "header stamp - send time (too low by the stamps' start-up offset).",
+                  f"joint moved by > {MOVED_RAD} rad. Node reaction = its tick stamp - send "
+                  "time (command over DDS, parse, wait for the next tick deadline); + its "
+                  "DDS write = the tick and publish too; end to end = its receive time - "
+                  "send time.",
     }
 
 
@@ -490,23 +479,20 @@ def summary(res):
         "node ran {node_ticks_in_span} ticks, JointState received {joint_states_received_in_span} "
         "(lost {joint_states_lost})".format(**dl) if (dl := s["delivery_vs_node_ticks"]) else
         "  (too few status messages to count the node's ticks)",
-        "  latency, DDS write (source timestamp) -> peer receive:",
-        f"    Float64MultiArray      {fmt(arr['dds_write_to_peer'])}",
-        f"    JointState             {fmt(js['dds_write_to_peer'])}",
-        "  latency, tick stamp -> peer receive (upper bound, see offset below):",
+        "  latency, tick stamp -> peer receive (node -> peer):",
         f"    Float64MultiArray      {fmt(arr['tick_stamp_to_peer'])}",
         f"    JointState             {fmt(js['tick_stamp_to_peer'])}",
-        f"    of which stamp -> write {fmt(js['tick_stamp_to_dds_write'])}",
-        "  the same minus the offset bound (lower bound):",
-        f"    Float64MultiArray      {fmt(arr['tick_stamp_to_peer_lower_bound'])}",
-        f"    JointState             {fmt(js['tick_stamp_to_peer_lower_bound'])}",
-        f"  stamps run early by a per-run start-up offset of at most {s['stamp_offset_bound_us']} µs; "
-        f"wall-minus-monotonic drift over the window {s['wall_minus_monotonic_drift_us']} µs",
+        "  of which DDS write (source timestamp) -> peer receive (the wire):",
+        f"    Float64MultiArray      {fmt(arr['dds_write_to_peer'])}",
+        f"    JointState             {fmt(js['dds_write_to_peer'])}",
+        "  and tick stamp -> DDS write (inside the node):",
+        f"    Float64MultiArray      {fmt(arr['tick_stamp_to_dds_write'])}",
+        f"    JointState             {fmt(js['tick_stamp_to_dds_write'])}",
+        f"  wall-minus-monotonic drift over the window {s['wall_minus_monotonic_drift_us']} µs",
         f"command -> first motion ({m['detected']}/{m['repeats']} detected, from hold):",
-        f"    node reaction (write)  {fmt(m['send_to_first_moving_dds_write'])}",
-        f"    end to end (receive)   {fmt(m['send_to_first_moving_receive'])}",
-        f"    by tick stamp (low)    {fmt(m['send_to_first_moving_tick_stamp'])}",
-        f"    its stamp -> write     {fmt(m['first_moving_tick_stamp_to_dds_write'])}",
+        f"    node reaction (stamp)  {fmt(m['stamp_minus_send'])}",
+        f"    its DDS write          {fmt(m['dds_write_minus_send'])}",
+        f"    end to end (receive)   {fmt(m['receive_minus_send'])}",
         f"node footprint: VmRSS {mem.get('VmRSS_kB')} kB, VmHWM {mem.get('VmHWM_kB')} kB, "
         f"{mem.get('Threads')} threads, CPU {s['node_cpu_percent_of_one_core']}% of one core at "
         f"{s['rate_hz']:g} Hz",
