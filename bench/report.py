@@ -58,12 +58,17 @@ def wire_section(w):
         t = s[topic]
         out.append(lat_row(f"{label}: tick stamp → peer", t["tick_stamp_to_peer"]))
         out.append(lat_row(f"{label}: DDS write → peer (wire only)", t["dds_write_to_peer"]))
-    out.append(lat_row("inside the node: tick stamp → DDS write", s["joint_state"]["tick_stamp_to_dds_write"]))
+        out.append(lat_row(f"{label}: inside the node, tick stamp → DDS write", t["tick_stamp_to_dds_write"]))
+    d = s["delivery_vs_node_ticks"]
+    out += ["", f"Delivery: {d['joint_states_received_in_span']} of the node's {d['node_ticks_in_span']} ticks "
+            f"arrived ({d['joint_states_lost']} lost) over {d['span_s']:.1f} s; the node ran "
+            f"{d['node_ticks_in_span']} ticks against {d['deadlines_in_span']} deadlines."]
     c = w["command_to_motion"]
     out += ["", "Command → first motion (µs):", "",
             "| measured as | p50 | p99 | p99.9 | max | repeats |", "|---|---:|---:|---:|---:|---:|",
-            lat_row("first moving sample's stamp − command send time", c["stamp_minus_send"]),
-            lat_row("peer receives it − command send time", c["receive_minus_send"])]
+            lat_row("node reaction: first moving sample's stamp − command send", c["stamp_minus_send"]),
+            lat_row("its DDS write − command send", c["dds_write_minus_send"]),
+            lat_row("end to end: peer receives it − command send", c["receive_minus_send"])]
     return "\n".join(out)
 
 
@@ -108,7 +113,7 @@ def targets(tick, loop, rows, wire):
                          f"≥ 3× {check(loop_ / ours >= 3)}.")
     best = min(r["median_ms"] for r in rows if r["impl"] == OURS and r["n"] == 256 and r["seq"] == 200)
     lines.append(f"- Train step N = 256 ≤ 12 ms on this machine: {best:.1f} ms — {check(best <= 12)}.")
-    rss = wire["footprint"]["vm_hwm_kb"] / 1024
+    rss = wire["node_memory_after_all"]["VmHWM_kB"] / 1024
     lines.append(f"- Node resident memory ≤ 30 MB: peak {rss:.1f} MB — {check(rss <= 30)}.")
     return "\n".join(lines)
 
@@ -200,7 +205,8 @@ timestamp. Peer-side Python deserialisation is inside every "→ peer" figure.
 
 | what | value |
 |---|---|
-| node resident memory (VmHWM, end of the 1 kHz run) | {wire['footprint']['vm_hwm_kb'] / 1024:.1f} MB |
+| node resident memory, peak (VmHWM after the 1 kHz run and the command tests) | {wire['node_memory_after_all']['VmHWM_kB'] / 1024:.1f} MB |
+| node CPU at 1 kHz | {wire['stream']['node_cpu_percent_of_one_core']:.1f} % of one core |
 | library load time (`models/default`, p50 of 20) | {lib['load_ms_p50']:.2f} ms |
 
 | binary | as built (line-table debug info) | stripped |
