@@ -112,6 +112,8 @@ fn eval_missing_library_is_a_clear_error() {
         err.contains("manifest.yaml") && err.contains("nowhere"),
         "{err}"
     );
+    // The cause is said once, not repeated by the error chain.
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
 
 #[test]

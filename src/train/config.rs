@@ -86,7 +86,6 @@ pub enum ConfigError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
     #[error("{path}: {message}")]

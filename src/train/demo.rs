@@ -40,13 +40,11 @@ pub enum DemoError {
     #[error("cannot read demonstration file {path}: {source}")]
     Read {
         path: String,
-        #[source]
         source: std::io::Error,
     },
     #[error("cannot write demonstration file {path}: {source}")]
     Write {
         path: String,
-        #[source]
         source: std::io::Error,
     },
     #[error("{file}: file is empty")]
