@@ -4,9 +4,10 @@ for the URDF (so RViz can show the arm).
     ros2 launch launch/motif_controller.launch.py
     ros2 launch launch/motif_controller.launch.py params_file:=my.yaml publish_joint_states:=true
 
-`motif_controller` is a plain cargo binary, not an ament package, so the
-launch file runs it by path (set MOTIF_CONTROLLER_BIN, default
-target/release/motif_controller relative to the repository root).
+The launch file runs the binary by path: MOTIF_CONTROLLER_BIN if set, else
+the one a colcon build installed next to this file's share directory
+(`ros2 launch motif_controller motif_controller.launch.py`), else
+target/release/motif_controller relative to the repository root.
 """
 import os
 
@@ -19,13 +20,21 @@ from launch_ros.actions import Node
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def default_binary():
+    # colcon installs share/<pkg>/launch and lib/<pkg>/<exe> under one prefix.
+    installed = os.path.join(
+        ROOT, os.pardir, os.pardir, "lib", "motif_controller", "motif_controller")
+    if os.path.isfile(installed):
+        return os.path.normpath(installed)
+    return os.path.join(ROOT, "target", "release", "motif_controller")
+
+
 def generate_launch_description():
     params_file = LaunchConfiguration("params_file")
     urdf_path = os.path.join(ROOT, "urdf", "arm.urdf")
     with open(urdf_path) as f:
         robot_description = f.read()
-    binary = os.environ.get(
-        "MOTIF_CONTROLLER_BIN", os.path.join(ROOT, "target", "release", "motif_controller"))
+    binary = os.environ.get("MOTIF_CONTROLLER_BIN", default_binary())
     return LaunchDescription([
         DeclareLaunchArgument(
             "params_file", default_value=os.path.join(ROOT, "config", "motif_controller.yaml"),

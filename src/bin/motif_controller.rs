@@ -27,7 +27,7 @@ use motif::{
             Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
             JointTrajectoryPoint, StringMsg, Time,
         },
-        NodeSpec, QosSpec, TransportBuilder,
+        parameters_of, NodeSpec, QosSpec, TransportBuilder,
     },
 };
 
@@ -38,7 +38,8 @@ loop_rate_hz, preparation_tau, spin_us, status_rate_hz, publish_commands,
 publish_joint_commands, publish_joint_states, publish_trajectory,
 trajectory_decimation, speed, speed_min, speed_max, velocity_limit_scale,
 stop_time, watchdog_ms, stall_timeout, max_command_bytes, autostart.
-ROS_DOMAIN_ID selects the DDS domain.";
+ROS_DOMAIN_ID selects the DDS domain. The parameters are also declared as ROS
+parameters (read-only: the node reads them at start-up).";
 
 struct Args {
     params_file: Option<PathBuf>,
@@ -198,7 +199,10 @@ fn run() -> Result<()> {
     );
     let shutdown = motif::shutdown::on_sigint_or_sigterm().context("installing signal handlers")?;
 
-    let mut b = TransportBuilder::new(NodeSpec::new("motif_controller"));
+    // Declared as ROS parameters, so `ros2 param get` shows what the node runs with.
+    let ros_params = parameters_of(&params).context("declaring ROS parameters")?;
+    let mut b =
+        TransportBuilder::new(NodeSpec::new("motif_controller").with_parameters(ros_params));
     let sample_cap = 64;
     let commands = params
         .publish_commands

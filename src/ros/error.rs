@@ -1,7 +1,7 @@
 //! Errors of the ROS 2 transport.
 //!
 //! Backend errors are carried as text so that the public API names no
-//! `ros2-client`/RustDDS type: a second backend must fit the same enum.
+//! `ros2-client`/RustDDS or r2r type: both backends fit the same enum.
 
 use thiserror::Error;
 
@@ -19,7 +19,10 @@ pub enum RosError {
     #[error("channel capacity for {topic} must be at least 1")]
     ZeroCapacity { topic: String },
 
-    #[error("DDS backend failed to {action}: {detail}")]
+    #[error("parameter {name}: {reason}")]
+    Parameter { name: String, reason: String },
+
+    #[error("ROS backend failed to {action}: {detail}")]
     Backend { action: String, detail: String },
 
     #[error("transport thread: {0}")]

@@ -11,8 +11,10 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 /// The package and type name give both the ROS name
 /// (`std_msgs/msg/String`) and the DDS type name that other DDS
 /// implementations match on (`std_msgs::msg::dds_::String_`).
+/// [`BackendMessage`] adds what an optional backend needs (for r2r, the
+/// conversion to its generated type); without such a backend it is empty.
 pub trait RosMessage:
-    Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+    Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + BackendMessage + 'static
 {
     const PACKAGE: &'static str;
     const NAME: &'static str;
@@ -25,6 +27,16 @@ pub trait RosMessage:
         format!("{}::msg::dds_::{}_", Self::PACKAGE, Self::NAME)
     }
 }
+
+#[cfg(feature = "ros-r2r")]
+pub use super::r2r_backend::R2rMessage as BackendMessage;
+
+/// Nothing to add when only the default backend is compiled.
+#[cfg(not(feature = "ros-r2r"))]
+pub trait BackendMessage {}
+
+#[cfg(not(feature = "ros-r2r"))]
+impl<T> BackendMessage for T {}
 
 macro_rules! ros_message {
     ($ty:ty, $pkg:literal, $name:literal) => {

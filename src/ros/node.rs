@@ -1,28 +1,24 @@
-//! ROS 2 node over `ros2-client`: naming, QoS and entity creation.
-//!
-//! Name resolution and QoS are backend-neutral; only [`RosNode`] touches
-//! `ros2-client`.
+//! What a node is, for every backend: its name, namespace, domain and
+//! parameters, ROS 2 name resolution, and the QoS this project needs.
 
-use ros2_client::{
-    qos::{Durability, History, Reliability, WhenFull},
-    Context, ContextOptions, MessageTypeName, Name, Node, NodeName, NodeOptions, Publisher,
-    QosProfile, Subscription,
-};
-
-use super::{error::RosError, msgs::RosMessage};
+use super::{error::RosError, params::ParamValue};
 
 /// Highest domain id whose RTPS ports still fit in 16 bits with the standard
 /// port mapping; ROS 2 documents the same bound.
 const MAX_DOMAIN_ID: u16 = 232;
 
 /// Which node the transport runs as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NodeSpec {
     pub name: String,
     /// `/` or `/a/b`; relative topic names resolve under it.
     pub namespace: String,
     /// `None` reads `ROS_DOMAIN_ID` (default 0), as every ROS 2 node does.
     pub domain_id: Option<u16>,
+    /// Declared as ROS parameters, so `ros2 param list/get` show the values
+    /// the node actually runs with. The node reads its parameters once, at
+    /// start-up; see [`crate::ros::params`].
+    pub parameters: Vec<(String, ParamValue)>,
 }
 
 impl NodeSpec {
@@ -31,7 +27,13 @@ impl NodeSpec {
             name: name.into(),
             namespace: "/".into(),
             domain_id: None,
+            parameters: Vec::new(),
         }
+    }
+
+    pub fn with_parameters(mut self, parameters: Vec<(String, ParamValue)>) -> Self {
+        self.parameters = parameters;
+        self
     }
 
     pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
@@ -104,7 +106,7 @@ fn invalid(name: &str, reason: &'static str) -> RosError {
     }
 }
 
-fn normalise_namespace(ns: &str) -> Result<String, RosError> {
+pub(crate) fn normalise_namespace(ns: &str) -> Result<String, RosError> {
     if ns.is_empty() || ns == "/" {
         return Ok("/".into());
     }
@@ -121,7 +123,7 @@ fn normalise_namespace(ns: &str) -> Result<String, RosError> {
 
 /// ROS 2 name token rules (alphanumerics and `_`, not starting with a digit,
 /// no `__`); `~` and `{}` substitutions are handled (or refused) before this.
-fn check_token(whole: &str, token: &str) -> Result<(), RosError> {
+pub(crate) fn check_token(whole: &str, token: &str) -> Result<(), RosError> {
     if token.is_empty() {
         return Err(invalid(whole, "empty token (double or trailing slash)"));
     }
@@ -160,121 +162,11 @@ impl QosSpec {
         transient_local: true,
         depth: 1,
     };
-
-    fn to_profile(self) -> QosProfile {
-        // Fail instead of waiting when the reliable send window is full: the
-        // transport thread serves every topic, and one slow reader must not
-        // stall the others. KeepLast history makes that a rare case anyway.
-        let reliability = if self.reliable {
-            Reliability::Reliable {
-                when_full: WhenFull::Fail,
-            }
-        } else {
-            Reliability::BestEffort
-        };
-        let durability = if self.transient_local {
-            Durability::TransientLocal
-        } else {
-            Durability::Volatile
-        };
-        QosProfile::publisher_default()
-            .reliability(reliability)
-            .durability(durability)
-            .history(History::KeepLast {
-                depth: self.depth.max(1),
-            })
-    }
 }
 
 impl Default for QosSpec {
     fn default() -> Self {
         Self::DEFAULT
-    }
-}
-
-/// A ROS 2 node on `ros2-client`: the DDS participant (Context) and the node
-/// that owns every publisher and subscription made here.
-pub struct RosNode {
-    spec: NodeSpec,
-    // Field order matters: the node must drop before the context so RustDDS
-    // can announce that its writers and readers are gone.
-    node: Node,
-    _context: Context,
-}
-
-impl RosNode {
-    pub fn new(spec: NodeSpec) -> Result<Self, RosError> {
-        let domain_id = spec.resolve_domain_id()?;
-        let namespace = normalise_namespace(&spec.namespace)?;
-        check_token(&spec.name, &spec.name)?;
-        let context = Context::with_options(ContextOptions::new().domain_id(domain_id))
-            .map_err(|e| RosError::backend("create DDS participant", e))?;
-        let node_name = NodeName::new(&namespace, &spec.name)
-            .map_err(|e| RosError::backend("name the node", e))?;
-        let node = context
-            .new_node(node_name, NodeOptions::new().enable_rosout(false))
-            .map_err(|e| RosError::backend("create node", e))?;
-        Ok(Self {
-            spec,
-            node,
-            _context: context,
-        })
-    }
-
-    pub fn spec(&self) -> &NodeSpec {
-        &self.spec
-    }
-
-    /// Background task (ROS graph discovery, parameters) that `ros2-client`
-    /// needs polled for the node to be visible to `ros2 node list`.
-    pub fn spinner(&mut self) -> Result<ros2_client::Spinner, RosError> {
-        self.node
-            .spinner()
-            .map_err(|e| RosError::backend("create spinner", e))
-    }
-
-    /// Stops the spinner future so its thread can be joined.
-    pub fn stop_spinner(&self) {
-        self.node.stop_spinner();
-    }
-
-    pub fn publisher<M: RosMessage>(
-        &mut self,
-        topic: &str,
-        qos: QosSpec,
-    ) -> Result<Publisher<M>, RosError> {
-        let topic = self.topic::<M>(topic, qos)?;
-        self.node
-            .create_publisher(&topic, None)
-            .map_err(|e| RosError::backend("create publisher", e))
-    }
-
-    pub fn subscription<M: RosMessage>(
-        &mut self,
-        topic: &str,
-        qos: QosSpec,
-    ) -> Result<Subscription<M>, RosError> {
-        let topic = self.topic::<M>(topic, qos)?;
-        self.node
-            .create_subscription(&topic, None)
-            .map_err(|e| RosError::backend("create subscription", e))
-    }
-
-    fn topic<M: RosMessage>(
-        &mut self,
-        topic: &str,
-        qos: QosSpec,
-    ) -> Result<ros2_client::dds::rustdds::Topic, RosError> {
-        let full = self.spec.resolve_topic(topic)?;
-        // ros2-client does not expand `~`, so hand it the absolute name.
-        let name = Name::parse(&full).map_err(|e| RosError::backend("parse topic name", e))?;
-        self.node
-            .create_topic(
-                &name,
-                MessageTypeName::new(M::PACKAGE, M::NAME),
-                &qos.to_profile(),
-            )
-            .map_err(|e| RosError::backend(format!("create topic {full}"), e))
     }
 }
 
@@ -315,20 +207,6 @@ mod tests {
             assert!(spec.resolve_topic(bad).is_err(), "{bad:?} accepted");
         }
         assert!(NodeSpec::new("bad-name").resolve_topic("/x").is_err());
-    }
-
-    #[test]
-    fn our_type_names_match_ros2_client() {
-        use crate::ros::msgs::{Float64MultiArray, JointState, StringMsg};
-        fn check<M: RosMessage>() {
-            assert_eq!(
-                M::dds_type_name(),
-                MessageTypeName::new(M::PACKAGE, M::NAME).dds_msg_type()
-            );
-        }
-        check::<StringMsg>();
-        check::<Float64MultiArray>();
-        check::<JointState>();
     }
 
     #[test]

@@ -9,11 +9,14 @@
 //!
 //! Threads: `ros-transport` owns the node and publishers and blocks on a
 //! `crossbeam` select over all outbound channels; `ros-spin` runs the
-//! subscriptions and the `ros2-client` spinner on a `futures` executor and
-//! pushes decoded messages into the inbound channels.
+//! subscriptions (and whatever the backend needs polled) and pushes decoded
+//! messages into the inbound channels.
 //!
-//! A second backend (r2r) needs its own node type and an `attach` for the two
-//! route kinds below; the builder, channels, counters and thread shape stay.
+//! Everything here is backend-neutral. A backend (`rustdds`, `r2r_backend`)
+//! supplies a thread body that creates its node, turns each declared route
+//! into a publisher or a subscription task, and then hands the publishers to
+//! [`pump_outbound`]. The builder, channels, counters, thread shape and
+//! back-pressure rules are shared, so the backends cannot drift apart.
 
 use std::{
     collections::HashSet,
@@ -28,22 +31,46 @@ use std::{
 use crossbeam_channel::{
     bounded, Receiver, RecvTimeoutError, Select, Sender, TryRecvError, TrySendError,
 };
-use futures::future::{self, BoxFuture, FutureExt};
-use ros2_client::{Publisher, Subscription};
 
 use super::{
     error::RosError,
     msgs::RosMessage,
-    node::{NodeSpec, QosSpec, RosNode},
+    node::{NodeSpec, QosSpec},
 };
 
-/// Bound on DDS participant start-up, so a broken network setup is an error
+/// Bound on participant start-up, so a broken network setup is an error
 /// rather than a hang.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// At most this many samples are published from one channel before the
 /// others get a turn, so a flooded topic cannot starve the rest.
 const DRAIN_BATCH: usize = 64;
+
+/// Which ROS 2 implementation carries the topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `ros2-client` over RustDDS: no ROS install needed.
+    RustDds,
+    /// rcl through `r2r` (feature `ros-r2r`): needs a sourced ROS 2, and uses
+    /// its RMW, parameter services and launch arguments.
+    #[cfg(feature = "ros-r2r")]
+    R2r,
+}
+
+impl Default for Backend {
+    /// The r2r backend when it is compiled in: a build that asked for rcl
+    /// should not quietly speak RustDDS instead.
+    fn default() -> Self {
+        #[cfg(feature = "ros-r2r")]
+        {
+            Backend::R2r
+        }
+        #[cfg(not(feature = "ros-r2r"))]
+        {
+            Backend::RustDds
+        }
+    }
+}
 
 /// Counters shared between the transport threads and the application.
 /// Atomics only: reading them never blocks the transport.
@@ -92,6 +119,7 @@ fn should_log(count: u64) -> bool {
 /// Declares the node's topics, then starts the transport.
 pub struct TransportBuilder {
     node: NodeSpec,
+    backend: Backend,
     declared: HashSet<(bool, String)>,
     outbound: Vec<Box<dyn OutboundRoute>>,
     inbound: Vec<Box<dyn InboundRoute>>,
@@ -101,10 +129,21 @@ impl TransportBuilder {
     pub fn new(node: NodeSpec) -> Self {
         Self {
             node,
+            backend: Backend::default(),
             declared: HashSet::new(),
             outbound: Vec::new(),
             inbound: Vec::new(),
         }
+    }
+
+    /// Run on `backend` instead of [`Backend::default`].
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Publish `M` on `topic` (`/abs`, `~/private` or relative). Returns the
@@ -154,25 +193,28 @@ impl TransportBuilder {
         Ok(full)
     }
 
-    /// Create the DDS participant, node and endpoints on the transport
-    /// thread and wait until they exist. Errors in that set-up are returned
-    /// here rather than logged from a thread.
+    /// Create the node and endpoints on the transport thread and wait until
+    /// they exist. Errors in that set-up are returned here rather than logged
+    /// from a thread.
     pub fn spawn(self) -> Result<Transport, RosError> {
         let stats = Arc::new(TransportStats::default());
         let (ready_tx, ready_rx) = bounded::<Result<(), RosError>>(1);
         let (stop_tx, stop_rx) = bounded::<()>(1);
-        let thread_stats = Arc::clone(&stats);
+        let routes = Routes {
+            node: self.node,
+            outbound: self.outbound,
+            inbound: self.inbound,
+            stats: Arc::clone(&stats),
+            stop: stop_rx,
+            ready: ready_tx,
+        };
+        let backend = self.backend;
         let thread = std::thread::Builder::new()
             .name("ros-transport".into())
-            .spawn(move || {
-                run_transport(
-                    self.node,
-                    self.outbound,
-                    self.inbound,
-                    thread_stats,
-                    stop_rx,
-                    ready_tx,
-                )
+            .spawn(move || match backend {
+                Backend::RustDds => super::rustdds::run(routes),
+                #[cfg(feature = "ros-r2r")]
+                Backend::R2r => super::r2r_backend::run(routes),
             })
             .map_err(|e| RosError::Thread(format!("spawn: {e}")))?;
         let mut transport = Transport {
@@ -194,7 +236,7 @@ impl TransportBuilder {
                 ))
             }
             Err(RecvTimeoutError::Timeout) => {
-                // The thread may be stuck inside DDS; dropping the handle
+                // The thread may be stuck inside the middleware; dropping the handle
                 // detaches it rather than hanging the caller.
                 transport.stop.take();
                 transport.thread.take();
@@ -241,73 +283,19 @@ impl Drop for Transport {
     }
 }
 
-fn run_transport(
-    spec: NodeSpec,
-    outbound: Vec<Box<dyn OutboundRoute>>,
-    inbound: Vec<Box<dyn InboundRoute>>,
-    stats: Arc<TransportStats>,
-    stop: Receiver<()>,
-    ready: Sender<Result<(), RosError>>,
-) {
-    let setup = (|| {
-        let mut node = RosNode::new(spec)?;
-        let pumps = outbound
-            .into_iter()
-            .map(|r| r.attach(&mut node, Arc::clone(&stats)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut tasks = inbound
-            .into_iter()
-            .map(|r| r.attach(&mut node, Arc::clone(&stats)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let spinner = node.spinner()?;
-        tasks.push(
-            async move {
-                if let Err(e) = spinner.spin().await {
-                    tracing::warn!("ros2-client spinner ended: {e:?}");
-                }
-            }
-            .boxed(),
-        );
-        let (quit_tx, quit_rx) = futures::channel::oneshot::channel::<()>();
-        let spin = std::thread::Builder::new()
-            .name("ros-spin".into())
-            .spawn(move || {
-                // Quitting drops every subscription future at its next await.
-                futures::executor::block_on(future::select(future::join_all(tasks), quit_rx));
-            })
-            .map_err(|e| RosError::Thread(format!("spawn ros-spin: {e}")))?;
-        Ok::<_, RosError>((node, pumps, spin, quit_tx))
-    })();
-
-    let (node, pumps, spin, quit_tx) = match setup {
-        Ok(parts) => parts,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    let _ = ready.send(Ok(()));
-    tracing::info!(
-        "ROS transport up: node {}{} on domain {}",
-        node.spec().namespace,
-        node.spec().name,
-        node.spec().resolve_domain_id().unwrap_or(0)
-    );
-
-    pump_outbound(pumps, &stop);
-
-    // Node first: its drop tells the spinner to stop while the spinner still
-    // listens (the other order logs a spurious error). Subscriptions keep the
-    // DDS participant alive until the spin thread has dropped them.
-    drop(node);
-    drop(quit_tx);
-    if spin.join().is_err() {
-        tracing::error!("ros-spin thread panicked");
-    }
+/// What a backend's thread body receives: the declared routes, the shared
+/// counters, the stop signal and where to report that set-up is done.
+pub(crate) struct Routes {
+    pub node: NodeSpec,
+    pub outbound: Vec<Box<dyn OutboundRoute>>,
+    pub inbound: Vec<Box<dyn InboundRoute>>,
+    pub stats: Arc<TransportStats>,
+    pub stop: Receiver<()>,
+    pub ready: Sender<Result<(), RosError>>,
 }
 
 /// Block until a channel has data (or the stop signal), publish it, repeat.
-fn pump_outbound(mut pumps: Vec<Box<dyn OutboundPump>>, stop: &Receiver<()>) {
+pub(crate) fn pump_outbound(mut pumps: Vec<Box<dyn OutboundPump>>, stop: &Receiver<()>) {
     loop {
         let mut sel = Select::new();
         let stop_index = sel.recv(stop);
@@ -326,65 +314,113 @@ fn pump_outbound(mut pumps: Vec<Box<dyn OutboundPump>>, stop: &Receiver<()>) {
     }
 }
 
-trait OutboundRoute: Send {
-    fn attach(
+/// A declared publication, not yet bound to a backend. One method per
+/// backend because each needs `M`'s concrete type to make its publisher;
+/// the trait object keeps the builder free of that type.
+pub(crate) trait OutboundRoute: Send {
+    fn attach_rustdds(
         self: Box<Self>,
-        node: &mut RosNode,
+        node: &mut super::rustdds::RosNode,
+        stats: Arc<TransportStats>,
+    ) -> Result<Box<dyn OutboundPump>, RosError>;
+
+    #[cfg(feature = "ros-r2r")]
+    fn attach_r2r(
+        self: Box<Self>,
+        node: &mut r2r::Node,
         stats: Arc<TransportStats>,
     ) -> Result<Box<dyn OutboundPump>, RosError>;
 }
 
-trait InboundRoute: Send {
-    fn attach(
+/// A declared subscription; attaching it yields the task that feeds the
+/// inbound channel.
+pub(crate) trait InboundRoute: Send {
+    fn attach_rustdds(
         self: Box<Self>,
-        node: &mut RosNode,
+        node: &mut super::rustdds::RosNode,
         stats: Arc<TransportStats>,
-    ) -> Result<BoxFuture<'static, ()>, RosError>;
+    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError>;
+
+    #[cfg(feature = "ros-r2r")]
+    fn attach_r2r(
+        self: Box<Self>,
+        node: &mut r2r::Node,
+        stats: Arc<TransportStats>,
+    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError>;
 }
 
-trait OutboundPump {
+pub(crate) trait OutboundPump {
     fn topic(&self) -> &str;
     fn register<'a>(&'a self, sel: &mut Select<'a>) -> usize;
     /// Publishes what is queued; `false` once the channel is closed and empty.
     fn drain(&self) -> bool;
 }
 
-struct Outbound<M> {
-    topic: String,
-    qos: QosSpec,
-    rx: Receiver<M>,
+/// A backend's publisher for `M`. Errors are text: they are only counted and
+/// logged.
+pub(crate) trait Publish<M> {
+    fn publish(&self, msg: M) -> Result<(), String>;
 }
 
-struct Inbound<M> {
-    topic: String,
-    qos: QosSpec,
-    tx: Sender<M>,
+pub(crate) struct Outbound<M> {
+    pub topic: String,
+    pub qos: QosSpec,
+    pub rx: Receiver<M>,
 }
 
-struct DdsOutbound<M: RosMessage> {
-    topic: String,
-    rx: Receiver<M>,
-    publisher: Publisher<M>,
-    stats: Arc<TransportStats>,
+pub(crate) struct Inbound<M> {
+    pub topic: String,
+    pub qos: QosSpec,
+    pub tx: Sender<M>,
 }
 
 impl<M: RosMessage> OutboundRoute for Outbound<M> {
-    fn attach(
+    fn attach_rustdds(
         self: Box<Self>,
-        node: &mut RosNode,
+        node: &mut super::rustdds::RosNode,
         stats: Arc<TransportStats>,
     ) -> Result<Box<dyn OutboundPump>, RosError> {
-        let publisher = node.publisher::<M>(&self.topic, self.qos)?;
-        Ok(Box::new(DdsOutbound {
-            topic: self.topic,
-            rx: self.rx,
-            publisher,
-            stats,
-        }))
+        super::rustdds::attach_outbound(*self, node, stats)
+    }
+
+    #[cfg(feature = "ros-r2r")]
+    fn attach_r2r(
+        self: Box<Self>,
+        node: &mut r2r::Node,
+        stats: Arc<TransportStats>,
+    ) -> Result<Box<dyn OutboundPump>, RosError> {
+        super::r2r_backend::attach_outbound(*self, node, stats)
     }
 }
 
-impl<M: RosMessage> OutboundPump for DdsOutbound<M> {
+impl<M: RosMessage> InboundRoute for Inbound<M> {
+    fn attach_rustdds(
+        self: Box<Self>,
+        node: &mut super::rustdds::RosNode,
+        stats: Arc<TransportStats>,
+    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError> {
+        super::rustdds::attach_inbound(*self, node, stats)
+    }
+
+    #[cfg(feature = "ros-r2r")]
+    fn attach_r2r(
+        self: Box<Self>,
+        node: &mut r2r::Node,
+        stats: Arc<TransportStats>,
+    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError> {
+        super::r2r_backend::attach_inbound(*self, node, stats)
+    }
+}
+
+/// Moves samples from an outbound channel to a backend publisher.
+pub(crate) struct Pump<M, P> {
+    pub topic: String,
+    pub rx: Receiver<M>,
+    pub publisher: P,
+    pub stats: Arc<TransportStats>,
+}
+
+impl<M: RosMessage, P: Publish<M>> OutboundPump for Pump<M, P> {
     fn topic(&self) -> &str {
         &self.topic
     }
@@ -403,7 +439,7 @@ impl<M: RosMessage> OutboundPump for DdsOutbound<M> {
                     Err(e) => {
                         let n = self.stats.publish_failed.fetch_add(1, Ordering::Relaxed) + 1;
                         if should_log(n) {
-                            tracing::warn!("publish on {} failed ({n} so far): {e:?}", self.topic);
+                            tracing::warn!("publish on {} failed ({n} so far): {e}", self.topic);
                         }
                     }
                 },
@@ -415,40 +451,30 @@ impl<M: RosMessage> OutboundPump for DdsOutbound<M> {
     }
 }
 
-impl<M: RosMessage> InboundRoute for Inbound<M> {
-    fn attach(
-        self: Box<Self>,
-        node: &mut RosNode,
-        stats: Arc<TransportStats>,
-    ) -> Result<BoxFuture<'static, ()>, RosError> {
-        let sub: Subscription<M> = node.subscription::<M>(&self.topic, self.qos)?;
-        let Inbound { topic, tx, .. } = *self;
-        Ok(async move {
-            loop {
-                match sub.async_take().await {
-                    Ok((msg, _info)) => match tx.try_send(msg) {
-                        Ok(()) => {
-                            stats.received.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(TrySendError::Full(_)) => {
-                            let n = stats.inbound_dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                            if should_log(n) {
-                                tracing::warn!("inbound {topic} full, dropped ({n} so far)");
-                            }
-                        }
-                        // Nobody listens any more; keep the reader but stop work.
-                        Err(TrySendError::Disconnected(_)) => return,
-                    },
-                    Err(e) => {
-                        let n = stats.receive_failed.fetch_add(1, Ordering::Relaxed) + 1;
-                        if should_log(n) {
-                            tracing::warn!("receive on {topic} failed ({n} so far): {e:?}");
-                        }
-                    }
-                }
-            }
+/// Hands a received sample to the application. `false` once nobody listens,
+/// so the subscription task can end.
+pub(crate) fn deliver<M>(tx: &Sender<M>, msg: M, stats: &TransportStats, topic: &str) -> bool {
+    match tx.try_send(msg) {
+        Ok(()) => {
+            stats.received.fetch_add(1, Ordering::Relaxed);
+            true
         }
-        .boxed())
+        Err(TrySendError::Full(_)) => {
+            let n = stats.inbound_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if should_log(n) {
+                tracing::warn!("inbound {topic} full, dropped ({n} so far)");
+            }
+            true
+        }
+        Err(TrySendError::Disconnected(_)) => false,
+    }
+}
+
+/// Counts (and sparsely logs) a sample that could not be read or decoded.
+pub(crate) fn receive_failed(stats: &TransportStats, topic: &str, error: impl std::fmt::Debug) {
+    let n = stats.receive_failed.fetch_add(1, Ordering::Relaxed) + 1;
+    if should_log(n) {
+        tracing::warn!("receive on {topic} failed ({n} so far): {error:?}");
     }
 }
 

@@ -1,0 +1,434 @@
+//! The rcl backend (feature `ros-r2r`): the same routes as `rustdds.rs`,
+//! carried by `r2r` 0.9, so the node runs on the user's ROS 2 install (its
+//! RMW, `ros2 node list`, parameter services, launch arguments).
+//!
+//! It links against a sourced ROS 2, which CI does not have: CI type-checks
+//! this file against r2r's bundled bindings (`--features ros-r2r,r2r/doc-only`)
+//! but never links or runs it. Keep it small and keep the logic in the
+//! shared transport.
+//!
+//! Threads, as in the default backend: `ros-transport` creates the context,
+//! node, publishers and subscriptions, then pumps the outbound channels
+//! (r2r publishers may be used from another thread than the one that
+//! spins); `ros-spin` owns the node, calls `spin_once` and runs the
+//! subscription and parameter-service tasks on a local executor.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use futures::{
+    executor::LocalPool,
+    future::{BoxFuture, FutureExt},
+    task::LocalSpawnExt,
+    StreamExt,
+};
+use r2r::{
+    builtin_interfaces::msg as builtin, qos::DurabilityPolicy, qos::ReliabilityPolicy,
+    sensor_msgs::msg as sensor, std_msgs::msg as std_msg, trajectory_msgs::msg as trajectory,
+    Parameter, ParameterValue, QosProfile, WrappedTypesupport,
+};
+
+use super::{
+    error::RosError,
+    msgs::{
+        Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
+        JointTrajectoryPoint, MultiArrayDimension, MultiArrayLayout, RosMessage, StringMsg, Time,
+    },
+    node::{check_token, normalise_namespace, NodeSpec, QosSpec},
+    params::{ParamValue, READ_ONLY_REASON},
+    transport::{
+        deliver, pump_outbound, Inbound, Outbound, OutboundPump, Publish, Pump, Routes,
+        TransportStats,
+    },
+};
+
+/// How long one `spin_once` may wait for rcl events. It bounds the shutdown
+/// delay only: rcl wakes the wait set as soon as a subscription has data.
+const SPIN_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// Conversion between a project message (serde, `.msg` field order) and the
+/// type r2r generates from the installed `.msg` files. Written out field by
+/// field so that CI's type-check against r2r's bindings catches a renamed
+/// or retyped field, which a serde round trip would only find at run time.
+pub trait R2rMessage: Sized {
+    type Native: WrappedTypesupport + Send + 'static;
+    fn into_native(self) -> Self::Native;
+    fn from_native(native: Self::Native) -> Self;
+}
+
+/// The transport thread's body for this backend.
+pub(crate) fn run(routes: Routes) {
+    let Routes {
+        node: spec,
+        outbound,
+        inbound,
+        stats,
+        stop,
+        ready,
+    } = routes;
+    let quit = Arc::new(AtomicBool::new(false));
+    let setup = (|| {
+        let mut node = create_node(&spec)?;
+        let pumps = outbound
+            .into_iter()
+            .map(|r| r.attach_r2r(&mut node, Arc::clone(&stats)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut tasks = inbound
+            .into_iter()
+            .map(|r| r.attach_r2r(&mut node, Arc::clone(&stats)))
+            .collect::<Result<Vec<_>, _>>()?;
+        tasks.extend(parameter_tasks(&mut node, &spec)?);
+        let quit = Arc::clone(&quit);
+        let spin = std::thread::Builder::new()
+            .name("ros-spin".into())
+            .spawn(move || {
+                let mut pool = LocalPool::new();
+                let spawner = pool.spawner();
+                for task in tasks {
+                    if let Err(e) = spawner.spawn_local(task) {
+                        tracing::error!("r2r task not started: {e}");
+                    }
+                }
+                while !quit.load(Ordering::Relaxed) {
+                    node.spin_once(SPIN_TIMEOUT);
+                    pool.run_until_stalled();
+                }
+                // Dropping the node here, after the tasks, destroys the rcl
+                // entities on the thread that used them.
+                drop(pool);
+                drop(node);
+            })
+            .map_err(|e| RosError::Thread(format!("spawn ros-spin: {e}")))?;
+        Ok::<_, RosError>((pumps, spin))
+    })();
+
+    let (pumps, spin) = match setup {
+        Ok(parts) => parts,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    tracing::info!(
+        "ROS transport up (r2r, rcl): node {}{}",
+        spec.namespace,
+        spec.name
+    );
+
+    pump_outbound(pumps, &stop);
+
+    // Publishers hold weak handles: after the node is gone a late publish
+    // fails (and is counted) instead of touching freed rcl state.
+    quit.store(true, Ordering::Relaxed);
+    if spin.join().is_err() {
+        tracing::error!("ros-spin thread panicked");
+    }
+}
+
+fn create_node(spec: &NodeSpec) -> Result<r2r::Node, RosError> {
+    let namespace = normalise_namespace(&spec.namespace)?;
+    check_token(&spec.name, &spec.name)?;
+    // rcl reads ROS_DOMAIN_ID itself; an explicit override cannot be passed
+    // through r2r's context, so refuse it rather than silently ignore it.
+    let env_domain = NodeSpec {
+        domain_id: None,
+        ..spec.clone()
+    }
+    .resolve_domain_id()?;
+    if let Some(id) = spec.domain_id.filter(|&id| id != env_domain) {
+        return Err(RosError::backend(
+            "select the domain",
+            format!("the r2r backend uses ROS_DOMAIN_ID ({env_domain}), not {id}"),
+        ));
+    }
+    // rcl parses the process arguments (`--ros-args ...`) here.
+    let context = r2r::Context::create().map_err(|e| RosError::backend("init rcl", e))?;
+    r2r::Node::create(context, &spec.name, &namespace)
+        .map_err(|e| RosError::backend("create node", e))
+}
+
+/// Declares the node's parameters and serves `rcl_interfaces` parameter
+/// services. r2r accepts every set request, so a change is logged as not
+/// applied (see `params.rs`).
+fn parameter_tasks(
+    node: &mut r2r::Node,
+    spec: &NodeSpec,
+) -> Result<Vec<BoxFuture<'static, ()>>, RosError> {
+    {
+        let mut params = node
+            .params
+            .lock()
+            .map_err(|_| RosError::Thread("r2r parameter table poisoned".into()))?;
+        // Our values win over rcl's copy of the same arguments: they are the
+        // validated ones the node runs with.
+        for (name, value) in &spec.parameters {
+            params.insert(name.clone(), Parameter::new(to_r2r(value)));
+        }
+    }
+    let (server, events) = node
+        .make_parameter_handler()
+        .map_err(|e| RosError::backend("start parameter services", e))?;
+    let watch = events
+        .for_each(|(name, _value)| {
+            tracing::warn!("parameter {name} changed at run time, not applied: {READ_ONLY_REASON}");
+            futures::future::ready(())
+        })
+        .boxed();
+    Ok(vec![server.boxed(), watch])
+}
+
+fn to_r2r(value: &ParamValue) -> ParameterValue {
+    match value {
+        ParamValue::Bool(b) => ParameterValue::Bool(*b),
+        ParamValue::Integer(i) => ParameterValue::Integer(*i),
+        ParamValue::Double(d) => ParameterValue::Double(*d),
+        ParamValue::String(s) => ParameterValue::String(s.clone()),
+        ParamValue::StringArray(a) => ParameterValue::StringArray(a.clone()),
+    }
+}
+
+fn qos_profile(qos: QosSpec) -> QosProfile {
+    let reliability = if qos.reliable {
+        ReliabilityPolicy::Reliable
+    } else {
+        ReliabilityPolicy::BestEffort
+    };
+    let durability = if qos.transient_local {
+        DurabilityPolicy::TransientLocal
+    } else {
+        DurabilityPolicy::Volatile
+    };
+    QosProfile::default()
+        .reliability(reliability)
+        .durability(durability)
+        .keep_last(qos.depth.max(1))
+}
+
+pub(crate) fn attach_outbound<M: RosMessage>(
+    route: Outbound<M>,
+    node: &mut r2r::Node,
+    stats: Arc<TransportStats>,
+) -> Result<Box<dyn OutboundPump>, RosError> {
+    let publisher = node
+        .create_publisher::<M::Native>(&route.topic, qos_profile(route.qos))
+        .map_err(|e| RosError::backend(format!("create publisher {}", route.topic), e))?;
+    Ok(Box::new(Pump {
+        topic: route.topic,
+        rx: route.rx,
+        publisher,
+        stats,
+    }))
+}
+
+impl<M: RosMessage> Publish<M> for r2r::Publisher<M::Native> {
+    fn publish(&self, msg: M) -> Result<(), String> {
+        r2r::Publisher::publish(self, &msg.into_native()).map_err(|e| e.to_string())
+    }
+}
+
+pub(crate) fn attach_inbound<M: RosMessage>(
+    route: Inbound<M>,
+    node: &mut r2r::Node,
+    stats: Arc<TransportStats>,
+) -> Result<BoxFuture<'static, ()>, RosError> {
+    let mut stream = node
+        .subscribe::<M::Native>(&route.topic, qos_profile(route.qos))
+        .map_err(|e| RosError::backend(format!("create subscription {}", route.topic), e))?;
+    let Inbound { topic, tx, .. } = route;
+    Ok(async move {
+        while let Some(native) = stream.next().await {
+            if !deliver(&tx, M::from_native(native), &stats, &topic) {
+                return;
+            }
+        }
+    }
+    .boxed())
+}
+
+impl R2rMessage for Time {
+    type Native = builtin::Time;
+    fn into_native(self) -> Self::Native {
+        builtin::Time {
+            sec: self.sec,
+            nanosec: self.nanosec,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            sec: n.sec,
+            nanosec: n.nanosec,
+        }
+    }
+}
+
+impl R2rMessage for RosDuration {
+    type Native = builtin::Duration;
+    fn into_native(self) -> Self::Native {
+        builtin::Duration {
+            sec: self.sec,
+            nanosec: self.nanosec,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            sec: n.sec,
+            nanosec: n.nanosec,
+        }
+    }
+}
+
+impl R2rMessage for Header {
+    type Native = std_msg::Header;
+    fn into_native(self) -> Self::Native {
+        std_msg::Header {
+            stamp: self.stamp.into_native(),
+            frame_id: self.frame_id,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            stamp: Time::from_native(n.stamp),
+            frame_id: n.frame_id,
+        }
+    }
+}
+
+impl R2rMessage for StringMsg {
+    type Native = std_msg::String;
+    fn into_native(self) -> Self::Native {
+        std_msg::String { data: self.data }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self { data: n.data }
+    }
+}
+
+impl R2rMessage for MultiArrayDimension {
+    type Native = std_msg::MultiArrayDimension;
+    fn into_native(self) -> Self::Native {
+        std_msg::MultiArrayDimension {
+            label: self.label,
+            size: self.size,
+            stride: self.stride,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            label: n.label,
+            size: n.size,
+            stride: n.stride,
+        }
+    }
+}
+
+impl R2rMessage for MultiArrayLayout {
+    type Native = std_msg::MultiArrayLayout;
+    fn into_native(self) -> Self::Native {
+        std_msg::MultiArrayLayout {
+            dim: self.dim.into_iter().map(R2rMessage::into_native).collect(),
+            data_offset: self.data_offset,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            dim: n
+                .dim
+                .into_iter()
+                .map(MultiArrayDimension::from_native)
+                .collect(),
+            data_offset: n.data_offset,
+        }
+    }
+}
+
+impl R2rMessage for Float64MultiArray {
+    type Native = std_msg::Float64MultiArray;
+    fn into_native(self) -> Self::Native {
+        std_msg::Float64MultiArray {
+            layout: self.layout.into_native(),
+            data: self.data,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            layout: MultiArrayLayout::from_native(n.layout),
+            data: n.data,
+        }
+    }
+}
+
+impl R2rMessage for JointState {
+    type Native = sensor::JointState;
+    fn into_native(self) -> Self::Native {
+        sensor::JointState {
+            header: self.header.into_native(),
+            name: self.name,
+            position: self.position,
+            velocity: self.velocity,
+            effort: self.effort,
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            header: Header::from_native(n.header),
+            name: n.name,
+            position: n.position,
+            velocity: n.velocity,
+            effort: n.effort,
+        }
+    }
+}
+
+impl R2rMessage for JointTrajectoryPoint {
+    type Native = trajectory::JointTrajectoryPoint;
+    fn into_native(self) -> Self::Native {
+        trajectory::JointTrajectoryPoint {
+            positions: self.positions,
+            velocities: self.velocities,
+            accelerations: self.accelerations,
+            effort: self.effort,
+            time_from_start: self.time_from_start.into_native(),
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            positions: n.positions,
+            velocities: n.velocities,
+            accelerations: n.accelerations,
+            effort: n.effort,
+            time_from_start: RosDuration::from_native(n.time_from_start),
+        }
+    }
+}
+
+impl R2rMessage for JointTrajectory {
+    type Native = trajectory::JointTrajectory;
+    fn into_native(self) -> Self::Native {
+        trajectory::JointTrajectory {
+            header: self.header.into_native(),
+            joint_names: self.joint_names,
+            points: self
+                .points
+                .into_iter()
+                .map(R2rMessage::into_native)
+                .collect(),
+        }
+    }
+    fn from_native(n: Self::Native) -> Self {
+        Self {
+            header: Header::from_native(n.header),
+            joint_names: n.joint_names,
+            points: n
+                .points
+                .into_iter()
+                .map(JointTrajectoryPoint::from_native)
+                .collect(),
+        }
+    }
+}
