@@ -9,6 +9,7 @@ pub enum ControlError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{path}: not a ROS 2 params file: {message}")]

@@ -24,6 +24,7 @@ pub enum LibraryError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{path}: malformed manifest: {message}")]
@@ -37,6 +38,7 @@ pub enum LibraryError {
     #[error("{path}: {source}")]
     Model {
         path: PathBuf,
+        #[source]
         source: ModelError,
     },
     #[error("{0} already exists; choose another directory or remove it first")]

@@ -27,6 +27,7 @@ pub enum ArmError {
     #[error("cannot read URDF file {path}: {source}")]
     Io {
         path: String,
+        #[source]
         source: std::io::Error,
     },
     #[error("malformed URDF in {source_name}: {message}")]

@@ -86,6 +86,7 @@ pub enum ConfigError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{path}: {message}")]

@@ -40,11 +40,13 @@ pub enum DemoError {
     #[error("cannot read demonstration file {path}: {source}")]
     Read {
         path: String,
+        #[source]
         source: std::io::Error,
     },
     #[error("cannot write demonstration file {path}: {source}")]
     Write {
         path: String,
+        #[source]
         source: std::io::Error,
     },
     #[error("{file}: file is empty")]

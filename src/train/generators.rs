@@ -37,6 +37,7 @@ pub enum GenError {
     #[error("motif `{motif}`: {source}")]
     Kinematics {
         motif: String,
+        #[source]
         source: KinematicsError,
     },
     #[error("motif `{motif}`: joint `{joint}` at sample {step}: {what}")]
