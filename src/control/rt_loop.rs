@@ -47,10 +47,16 @@ pub enum LoopInput {
 }
 
 pub struct LoopHandle {
-    stop: Arc<AtomicBool>,
-    heartbeat: Arc<AtomicU64>,
+    flags: Arc<Flags>,
     epoch: SystemTime,
     thread: Option<JoinHandle<LoopReport>>,
+}
+
+/// Shared between the handle and the loop thread.
+struct Flags {
+    stop: AtomicBool,
+    /// Ticks done so far.
+    heartbeat: AtomicU64,
 }
 
 /// What the loop returns when it stops.
@@ -69,12 +75,12 @@ impl LoopHandle {
 
     /// Ticks done so far; a value that stops changing means a stalled loop.
     pub fn heartbeat(&self) -> u64 {
-        self.heartbeat.load(Ordering::Relaxed)
+        self.flags.heartbeat.load(Ordering::Relaxed)
     }
 
     /// Asks the loop to hold its posture and end, and waits for it.
     pub fn stop(mut self) -> Result<LoopReport, ControlError> {
-        self.stop.store(true, Ordering::Relaxed);
+        self.flags.stop.store(true, Ordering::Relaxed);
         self.thread
             .take()
             .ok_or_else(|| ControlError::Thread("already stopped".into()))?
@@ -85,7 +91,7 @@ impl LoopHandle {
 
 impl Drop for LoopHandle {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.flags.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -114,9 +120,11 @@ pub fn spawn_loop(
     samples: Sender<Sample>,
     status: Sender<StatusSnapshot>,
 ) -> Result<LoopHandle, ControlError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let heartbeat = Arc::new(AtomicU64::new(0));
-    let (stop2, beat2) = (Arc::clone(&stop), Arc::clone(&heartbeat));
+    let flags = Arc::new(Flags {
+        stop: AtomicBool::new(false),
+        heartbeat: AtomicU64::new(0),
+    });
+    let flags2 = Arc::clone(&flags);
     let (epoch_tx, epoch_rx) = crossbeam_channel::bounded(1);
     let thread = std::thread::Builder::new()
         .name("control-loop".into())
@@ -133,8 +141,7 @@ pub fn spawn_loop(
                 &commands,
                 &samples,
                 &status,
-                &stop2,
-                &beat2,
+                &flags2,
             )
         })
         .map_err(|e| ControlError::Thread(format!("spawn: {e}")))?;
@@ -142,8 +149,7 @@ pub fn spawn_loop(
         .recv()
         .map_err(|_| ControlError::Thread("the loop thread exited at start".into()))?;
     Ok(LoopHandle {
-        stop,
-        heartbeat,
+        flags,
         epoch,
         thread: Some(thread),
     })
@@ -156,8 +162,7 @@ fn run(
     commands: &Receiver<LoopInput>,
     samples: &Sender<Sample>,
     status: &Sender<StatusSnapshot>,
-    stop: &AtomicBool,
-    heartbeat: &AtomicU64,
+    flags: &Flags,
 ) -> LoopReport {
     let mut stats = TimingStats::default();
     let mut k: u64 = 0;
@@ -165,7 +170,7 @@ fn run(
     let mut loop_fault = None;
     // Tick 0 at controller time 0 so the first real tick has a time step.
     let _ = samples.try_send(ctl.tick(0.0));
-    while !stop.load(Ordering::Relaxed) {
+    while !flags.stop.load(Ordering::Relaxed) {
         k += 1;
         let Some(deadline) = deadline_at(start, config.period, k) else {
             break;
@@ -197,7 +202,7 @@ fn run(
         stats.ticks += 1;
         stats.lateness.record(late);
         stats.compute.record(woke.elapsed());
-        heartbeat.store(stats.ticks, Ordering::Relaxed);
+        flags.heartbeat.store(stats.ticks, Ordering::Relaxed);
         if late > config.watchdog {
             stats.watchdog_trips += 1;
             loop_fault = Some(FaultCode::LoopOverrun);
