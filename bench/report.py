@@ -84,8 +84,9 @@ def training_tables(rows):
 
 
 def median(rows, impl, n, threads):
+    """Median step time of the comparison run whose impl name starts with `impl`."""
     for r in rows:
-        if r.get("suite") == "compare" and r["impl"] == impl and r["n"] == n and r["threads"] == threads:
+        if r.get("suite") == "compare" and r["impl"].startswith(impl) and r["n"] == n and r["threads"] == threads:
             return r["median_ms"]
     return None
 
@@ -111,8 +112,20 @@ def targets(tick, loop, rows, wire):
         if ours and loop_:
             lines.append(f"- … vs PyTorch explicit loop {loop_:.1f} ms ({loop_ / ours:.2f}×) — "
                          f"≥ 3× {check(loop_ / ours >= 3)}.")
-    best = min(r["median_ms"] for r in rows if r["impl"] == OURS and r["n"] == 256 and r["seq"] == 200)
-    lines.append(f"- Train step N = 256 ≤ 12 ms on this machine: {best:.1f} ms — {check(best <= 12)}.")
+    # Every run of ours at N = 256, T = 200 on both cores (comparison and sweep): judged on their median.
+    runs = sorted(r["median_ms"] for r in rows
+                  if r["impl"] == OURS and r["n"] == 256 and r["seq"] == 200 and r["threads"] == 2)
+    if runs:
+        mid = runs[len(runs) // 2]
+        lines.append(f"- Train step N = 256 ≤ 12 ms on this machine: medians of the {len(runs)} runs "
+                     f"{', '.join(f'{m:.1f}' for m in runs)} ms, middle {mid:.1f} ms — {check(mid <= 12)}.")
+    wins = [f"{r['impl']} at N = {r['n']}, {r['threads']} thread(s): {r['median_ms']:.1f} ms vs ours "
+            f"{median(rows, OURS, r['n'], r['threads']):.1f} ms"
+            for r in rows
+            if r.get("suite") == "compare" and r["impl"] != OURS
+            and median(rows, OURS, r["n"], r["threads"]) is not None
+            and r["median_ms"] < median(rows, OURS, r["n"], r["threads"])]
+    lines.append("- Where a peer still beats ours: " + ("; ".join(wins) if wins else "nowhere in this run") + ".")
     rss = wire["node_memory_after_all"]["VmHWM_kB"] / 1024
     lines.append(f"- Node resident memory ≤ 30 MB: peak {rss:.1f} MB — {check(rss <= 30)}.")
     return "\n".join(lines)
