@@ -251,184 +251,48 @@ pub(crate) fn attach_inbound<M: RosMessage>(
     .boxed())
 }
 
-impl R2rMessage for Time {
-    type Native = builtin::Time;
-    fn into_native(self) -> Self::Native {
-        builtin::Time {
-            sec: self.sec,
-            nanosec: self.nanosec,
+/// Field-for-field conversion between our message and r2r's generated one:
+/// `copy` fields move as they are, `msg` fields convert recursively, `list`
+/// fields element by element. A field renamed upstream fails to compile.
+macro_rules! mirror {
+    ($ours:ty => $native:ident :: $ty:ident { $($field:ident: $kind:ident),* $(,)? }) => {
+        impl R2rMessage for $ours {
+            type Native = $native::$ty;
+            fn into_native(self) -> Self::Native {
+                $native::$ty { $($field: mirror!(@into $kind self.$field)),* }
+            }
+            fn from_native(n: Self::Native) -> Self {
+                Self { $($field: mirror!(@from $kind n.$field)),* }
+            }
         }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            sec: n.sec,
-            nanosec: n.nanosec,
-        }
-    }
+    };
+    (@into copy $e:expr) => { $e };
+    (@into msg $e:expr) => { R2rMessage::into_native($e) };
+    (@into list $e:expr) => { $e.into_iter().map(R2rMessage::into_native).collect() };
+    (@from copy $e:expr) => { $e };
+    (@from msg $e:expr) => { R2rMessage::from_native($e) };
+    (@from list $e:expr) => { $e.into_iter().map(R2rMessage::from_native).collect() };
 }
 
-impl R2rMessage for RosDuration {
-    type Native = builtin::Duration;
-    fn into_native(self) -> Self::Native {
-        builtin::Duration {
-            sec: self.sec,
-            nanosec: self.nanosec,
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            sec: n.sec,
-            nanosec: n.nanosec,
-        }
-    }
-}
-
-impl R2rMessage for Header {
-    type Native = std_msg::Header;
-    fn into_native(self) -> Self::Native {
-        std_msg::Header {
-            stamp: self.stamp.into_native(),
-            frame_id: self.frame_id,
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            stamp: Time::from_native(n.stamp),
-            frame_id: n.frame_id,
-        }
-    }
-}
-
-impl R2rMessage for StringMsg {
-    type Native = std_msg::String;
-    fn into_native(self) -> Self::Native {
-        std_msg::String { data: self.data }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self { data: n.data }
-    }
-}
-
-impl R2rMessage for MultiArrayDimension {
-    type Native = std_msg::MultiArrayDimension;
-    fn into_native(self) -> Self::Native {
-        std_msg::MultiArrayDimension {
-            label: self.label,
-            size: self.size,
-            stride: self.stride,
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            label: n.label,
-            size: n.size,
-            stride: n.stride,
-        }
-    }
-}
-
-impl R2rMessage for MultiArrayLayout {
-    type Native = std_msg::MultiArrayLayout;
-    fn into_native(self) -> Self::Native {
-        std_msg::MultiArrayLayout {
-            dim: self.dim.into_iter().map(R2rMessage::into_native).collect(),
-            data_offset: self.data_offset,
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            dim: n
-                .dim
-                .into_iter()
-                .map(MultiArrayDimension::from_native)
-                .collect(),
-            data_offset: n.data_offset,
-        }
-    }
-}
-
-impl R2rMessage for Float64MultiArray {
-    type Native = std_msg::Float64MultiArray;
-    fn into_native(self) -> Self::Native {
-        std_msg::Float64MultiArray {
-            layout: self.layout.into_native(),
-            data: self.data,
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            layout: MultiArrayLayout::from_native(n.layout),
-            data: n.data,
-        }
-    }
-}
-
-impl R2rMessage for JointState {
-    type Native = sensor::JointState;
-    fn into_native(self) -> Self::Native {
-        sensor::JointState {
-            header: self.header.into_native(),
-            name: self.name,
-            position: self.position,
-            velocity: self.velocity,
-            effort: self.effort,
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            header: Header::from_native(n.header),
-            name: n.name,
-            position: n.position,
-            velocity: n.velocity,
-            effort: n.effort,
-        }
-    }
-}
-
-impl R2rMessage for JointTrajectoryPoint {
-    type Native = trajectory::JointTrajectoryPoint;
-    fn into_native(self) -> Self::Native {
-        trajectory::JointTrajectoryPoint {
-            positions: self.positions,
-            velocities: self.velocities,
-            accelerations: self.accelerations,
-            effort: self.effort,
-            time_from_start: self.time_from_start.into_native(),
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            positions: n.positions,
-            velocities: n.velocities,
-            accelerations: n.accelerations,
-            effort: n.effort,
-            time_from_start: RosDuration::from_native(n.time_from_start),
-        }
-    }
-}
-
-impl R2rMessage for JointTrajectory {
-    type Native = trajectory::JointTrajectory;
-    fn into_native(self) -> Self::Native {
-        trajectory::JointTrajectory {
-            header: self.header.into_native(),
-            joint_names: self.joint_names,
-            points: self
-                .points
-                .into_iter()
-                .map(R2rMessage::into_native)
-                .collect(),
-        }
-    }
-    fn from_native(n: Self::Native) -> Self {
-        Self {
-            header: Header::from_native(n.header),
-            joint_names: n.joint_names,
-            points: n
-                .points
-                .into_iter()
-                .map(JointTrajectoryPoint::from_native)
-                .collect(),
-        }
-    }
-}
+mirror!(Time => builtin::Time { sec: copy, nanosec: copy });
+mirror!(RosDuration => builtin::Duration { sec: copy, nanosec: copy });
+mirror!(Header => std_msg::Header { stamp: msg, frame_id: copy });
+mirror!(StringMsg => std_msg::String { data: copy });
+mirror!(MultiArrayDimension => std_msg::MultiArrayDimension { label: copy, size: copy, stride: copy });
+mirror!(MultiArrayLayout => std_msg::MultiArrayLayout { dim: list, data_offset: copy });
+mirror!(Float64MultiArray => std_msg::Float64MultiArray { layout: msg, data: copy });
+mirror!(JointState => sensor::JointState {
+    header: msg,
+    name: copy,
+    position: copy,
+    velocity: copy,
+    effort: copy,
+});
+mirror!(JointTrajectoryPoint => trajectory::JointTrajectoryPoint {
+    positions: copy,
+    velocities: copy,
+    accelerations: copy,
+    effort: copy,
+    time_from_start: msg,
+});
+mirror!(JointTrajectory => trajectory::JointTrajectory { header: msg, joint_names: copy, points: list });
