@@ -247,7 +247,16 @@ pub fn train(
         .map(|s| s.len())
         .collect();
     let mut adam = Adam::new(&sizes);
-    let mut workspaces: Vec<Workspace> = Vec::new();
+    // Work items are (motif, batch chunk): a lone motif still fills both
+    // cores, and the fixed chunking keeps results independent of the core count.
+    let items: Vec<(usize, std::ops::Range<usize>)> = (0..k)
+        .flat_map(|i| {
+            (0..opts.batch)
+                .step_by(CHUNK_ROWS)
+                .map(move |r| (i, r..(r + CHUNK_ROWS).min(opts.batch)))
+        })
+        .collect();
+    let mut workspaces: Vec<Workspace> = items.iter().map(|_| Workspace::default()).collect();
     let mut ends: Vec<Option<Array2<f32>>> = vec![None; k];
     let mut losses = Vec::with_capacity(opts.steps);
     let mut recent = vec![Vec::new(); k];
@@ -284,18 +293,6 @@ pub fn train(
             })
             .collect();
 
-        // Work items are (motif, batch chunk): a lone motif still fills both
-        // cores, and the fixed chunking keeps results independent of the core count.
-        let items: Vec<(usize, std::ops::Range<usize>)> = (0..k)
-            .flat_map(|i| {
-                (0..opts.batch)
-                    .step_by(CHUNK_ROWS)
-                    .map(move |r| (i, r..(r + CHUNK_ROWS).min(opts.batch)))
-            })
-            .collect();
-        if workspaces.len() != items.len() {
-            workspaces.resize_with(items.len(), Default::default);
-        }
         let net_ref: &Network = net;
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<&mut Workspace>> = workspaces.iter_mut().map(Mutex::new).collect();
