@@ -85,14 +85,6 @@ fn unix_secs(t: SystemTime) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn ros_time(secs: f64) -> Time {
-    let sec = secs.floor();
-    Time {
-        sec: sec.clamp(0.0, f64::from(i32::MAX)) as i32,
-        nanosec: (((secs - sec) * 1e9) as u32).min(999_999_999),
-    }
-}
-
 /// Transport-side outputs; any of them may be switched off.
 struct Outputs {
     commands: Option<Sender<Float64MultiArray>>,
@@ -101,7 +93,8 @@ struct Outputs {
     trajectory: Option<Sender<JointTrajectory>>,
     status: Sender<StringMsg>,
     names: Vec<String>,
-    wall_epoch: f64,
+    /// Wall-clock time of controller time 0.
+    wall_epoch: SystemTime,
     decimation: u64,
     period: f64,
     dropped: u64,
@@ -117,7 +110,8 @@ impl Outputs {
     }
 
     fn sample(&mut self, s: &Sample) {
-        let stamp = ros_time(self.wall_epoch + s.t);
+        let stamp =
+            Time::from(self.wall_epoch + Duration::try_from_secs_f64(s.t).unwrap_or_default());
         Self::offer(
             &self.commands,
             || Float64MultiArray::from_slice(s.positions()),
@@ -245,7 +239,7 @@ fn run() -> Result<()> {
     let period = 1.0 / params.loop_rate_hz;
     let config = params.loop_config();
     let handle = spawn_loop(controller, config, cmd_rx, sample_tx, snap_tx)?;
-    let wall_epoch = unix_secs(handle.epoch());
+    let wall_epoch = handle.epoch();
 
     let mut out = Outputs {
         commands,
@@ -308,7 +302,7 @@ fn run() -> Result<()> {
             snap,
             &motif_names,
             node,
-            wall_epoch,
+            unix_secs(wall_epoch),
         )));
     };
     while !shutdown.load(Ordering::Relaxed) {

@@ -55,11 +55,17 @@ pub struct Time {
 }
 
 impl Time {
-    /// Wall-clock time, as ROS stamps it. Times outside the `i32` seconds range
-    /// saturate instead of wrapping, so a bad clock cannot produce a stamp in
-    /// the far past.
+    /// Wall-clock time, as ROS stamps it.
     pub fn now() -> Self {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        std::time::SystemTime::now().into()
+    }
+}
+
+/// Times outside the `i32` seconds range saturate instead of wrapping, so a
+/// bad clock cannot produce a stamp in the far past.
+impl From<std::time::SystemTime> for Time {
+    fn from(t: std::time::SystemTime) -> Self {
+        match t.duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => Self {
                 sec: i32::try_from(d.as_secs()).unwrap_or(i32::MAX),
                 nanosec: d.subsec_nanos(),
