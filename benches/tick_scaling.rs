@@ -207,11 +207,12 @@ fn main() {
             ),
             ("matvec, ndarray".to_string(), line(&|r| r.ndarray.p50)),
         ];
-        plots::log_log_lines(
+        plots::log_y_lines(
             Path::new(&path),
             "Control tick versus the matrix-vector floor",
             "median over 20 000 calls each, f32, batch 1, D = 7; `cargo bench --bench tick_scaling`",
             ("network size N", "time per call (µs)"),
+            plots::XAxis::Log,
             &series,
         )
         .unwrap_or_else(|e| panic!("{e}"));

@@ -36,7 +36,19 @@ if [[ $PHASE == all || $PHASE == eval ]]; then
         echo "eval $name" >&2
         nice -n 10 "$BIN" eval --library "$RUNS/$name" --json "${plots[@]}" >"$RUNS/$name.eval.json"
     done
-    "$BIN" report --runs "$RUNS" --json docs/results.json >docs/results_table.md
+    # The chaining ratio against the preparation length at evaluation (the
+    # prototype's 5–8 τ curve), for the N = 128 thalamocortical libraries.
+    mkdir -p "$RUNS/prep_sweep"
+    for name in $(names); do
+        [[ $name == *_n128_tc-leak || $name == *_n128_tc-opt ]] || continue
+        for t in 2 3 4 5 6 7 8 10 12; do
+            echo "eval $name, preparation $t τ" >&2
+            nice -n 10 "$BIN" eval --library "$RUNS/$name" --json --prep-tau "$t" \
+                >"$RUNS/prep_sweep/${name}_prep$t.eval.json"
+        done
+    done
+    "$BIN" report --runs "$RUNS" --json docs/results.json \
+        --sweep-plot docs/plots/prep_sweep.png >docs/results_table.md
     # Splice the generated tables into docs/results.md between its markers, so
     # no number in the document is typed by hand.
     if [[ -f docs/results.md ]]; then

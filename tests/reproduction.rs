@@ -3,9 +3,10 @@
 //! without losing in-distribution accuracy against the random-start baseline.
 //! Plus the `motif_train eval` CLI on broken and one-motif libraries.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use motif::library::Library;
 use motif::train::config::TrainConfig;
 use motif::train::eval::{evaluate, EvalOptions, EvalReport};
 use motif::train::fit::train_library;
@@ -27,16 +28,12 @@ fn config(mode: &str, prep: &str, n: usize, motifs: usize, steps: usize) -> Stri
     s
 }
 
-fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> EvalReport {
+fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> (Library, EvalReport) {
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, yaml).unwrap();
     let cfg = TrainConfig::load(&path).unwrap();
     let lib = train_library(&cfg, &path, &mut |_, _| {}).unwrap();
-    let opts = EvalOptions {
-        sequences: 10,
-        ..EvalOptions::default()
-    };
-    let report = evaluate(&lib.network, lib.manifest.mode, &lib.targets, &opts);
+    let report = evaluate(&lib.network, lib.manifest.mode, &lib.targets, &OPTS);
     eprintln!(
         "{name}: in-dist {:.3e}, chaining {:?}, ratio {:?}, {:.1} s training",
         report.in_distribution_nmse,
@@ -44,19 +41,27 @@ fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> EvalReport {
         report.chaining_ratio,
         lib.manifest.training.seconds
     );
-    report
+    (lib, report)
 }
+
+const OPTS: EvalOptions = EvalOptions {
+    trials: 8,
+    sequences: 10,
+    sequence_len: 10,
+    seed: 12345,
+    chain_prep_steps: None,
+};
 
 #[test]
 fn thalamocortical_chains_without_accuracy_cost() {
     let dir = tempfile::tempdir().unwrap();
     let steps = 400;
-    let base = train_and_eval(
+    let (_, base) = train_and_eval(
         dir.path(),
         "baseline",
         &config("{ kind: baseline, sigma0: 0.1 }", "leak", 64, 3, steps),
     );
-    let tc = train_and_eval(
+    let (tc_lib, tc) = train_and_eval(
         dir.path(),
         "thalamocortical",
         &config(
@@ -74,6 +79,25 @@ fn thalamocortical_chains_without_accuracy_cost() {
         "thalamocortical in-distribution NMSE {} is more than 20% worse than the baseline's {}",
         tc.in_distribution_nmse,
         base.in_distribution_nmse
+    );
+    // The preparation is what chains: the same network started straight from
+    // the previous motif's end state chains like the baseline.
+    let unprepared = evaluate(
+        &tc_lib.network,
+        tc_lib.manifest.mode,
+        &tc_lib.targets,
+        &EvalOptions {
+            chain_prep_steps: Some(0),
+            ..OPTS
+        },
+    );
+    let r0 = unprepared.chaining_ratio.unwrap();
+    eprintln!("thalamocortical without preparation: chaining ratio {r0:.2}");
+    assert_eq!(unprepared.chain_prep_tau, Some(0.0));
+    assert_eq!(unprepared.in_distribution_nmse, tc.in_distribution_nmse);
+    assert!(
+        r0 > 3.0 * ratio,
+        "chaining ratio without preparation {r0} vs {ratio} with it"
     );
 }
 
@@ -201,4 +225,81 @@ fn eval_json_and_plots_for_a_thalamocortical_library() {
         let bytes = std::fs::read(plots.join(png)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{png}");
     }
+}
+
+#[test]
+fn report_tables_and_prep_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = tiny_library(dir.path(), "b", "{ kind: baseline, sigma0: 0.1 }", 2);
+    let tc = tiny_library(
+        dir.path(),
+        "t",
+        "{ kind: thalamocortical, xi_sigma: 1.0, chain_fraction: 0.0 }",
+        2,
+    );
+    let runs = dir.path().join("runs");
+    std::fs::create_dir_all(runs.join("prep_sweep")).unwrap();
+    let eval_to = |lib: &Path, out: PathBuf, extra: &[&str]| {
+        let mut args = vec!["eval", "--library", lib.to_str().unwrap(), "--json"];
+        args.extend(extra);
+        let o = motif_train(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::write(out, o.stdout).unwrap();
+    };
+    eval_to(&base, runs.join("smooth_n16_base0.1.eval.json"), &[]);
+    eval_to(&tc, runs.join("smooth_n16_tc-leak.eval.json"), &[]);
+    for t in ["0", "4"] {
+        let out = runs.join(format!("prep_sweep/smooth_n16_tc-leak_prep{t}.eval.json"));
+        eval_to(&tc, out, &["--prep-tau", t]);
+    }
+    let json = dir.path().join("results.json");
+    let png = dir.path().join("sweep.png");
+    let report = |runs: &Path| {
+        motif_train(&[
+            "report",
+            "--runs",
+            runs.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--sweep-plot",
+            png.to_str().unwrap(),
+        ])
+    };
+    let o = report(&runs);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| smooth | 16 | base0.1 |"), "{table}");
+    assert!(table.contains("| smooth | 16 | tc-leak | "), "{table}");
+    assert!(
+        table.contains("Paper-protocol cells") && table.contains("over 2 libraries"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| family | N | variant | 0 τ | 4 τ |"),
+        "{table}"
+    );
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    let t = v["prep_sweep"][1]["chain_prep_tau"].as_f64().unwrap();
+    assert!((t - 4.0).abs() < 1e-5, "{t}");
+
+    // A baseline has no preparation to change; a stray file name is named.
+    let o = motif_train(&[
+        "eval",
+        "--library",
+        base.to_str().unwrap(),
+        "--prep-tau",
+        "4",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("thalamocortical"));
+    std::fs::write(runs.join("stray.eval.json"), "{}").unwrap();
+    let o = report(&runs);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("stray.eval.json") && err.contains("<family>_n<N>"),
+        "{err}"
+    );
 }

@@ -59,6 +59,11 @@ enum Command {
         sequence_len: usize,
         #[arg(long, default_value_t = 12345)]
         seed: u64,
+        /// Prepare for this many τ before each chained motif instead of the
+        /// library's length (thalamocortical libraries; in-distribution starts
+        /// keep the library's).
+        #[arg(long)]
+        prep_tau: Option<f32>,
     },
     /// Collect `<family>_n<N>_<variant>.eval.json` files into one JSON file and
     /// print the Markdown results table.
@@ -69,6 +74,10 @@ enum Command {
         /// Where to write the combined JSON.
         #[arg(long)]
         json: PathBuf,
+        /// Where to draw the preparation-length sweep (`<runs>/prep_sweep/`,
+        /// files `<run>_prep<T>.eval.json`), if there is one.
+        #[arg(long)]
+        sweep_plot: Option<PathBuf>,
     },
     /// Show a library's motifs, durations, sizes and errors.
     Inspect {
@@ -192,13 +201,23 @@ fn eval_library(
     library: &Path,
     json: bool,
     plot_dir: Option<&Path>,
-    opts: &EvalOptions,
+    mut opts: EvalOptions,
+    prep_tau: Option<f32>,
 ) -> Result<()> {
     let lib = Library::load(library)?;
     let net = &lib.network;
     let mode = lib.manifest.mode;
+    if let Some(t) = prep_tau {
+        if !matches!(mode, Mode::Thalamocortical { .. }) {
+            bail!("--prep-tau needs a thalamocortical library; this one is {mode:?}");
+        }
+        if !(t.is_finite() && (0.0..=1000.0).contains(&t)) {
+            bail!("--prep-tau must be between 0 and 1000 τ, got {t}");
+        }
+        opts.chain_prep_steps = Some((t / net.alpha()).round() as usize);
+    }
     let started = std::time::Instant::now();
-    let report = eval::evaluate(net, mode, &lib.targets, opts);
+    let report = eval::evaluate(net, mode, &lib.targets, &opts);
     let eval_seconds = started.elapsed().as_secs_f64();
     if let Some(dir) = plot_dir {
         write_plots(&lib, dir, opts.seed)?;
@@ -231,8 +250,11 @@ fn eval_library(
         &report.worst_pair,
     ) {
         (Some(c), Some(r), Some(w)) => {
+            let prep = report
+                .chain_prep_tau
+                .map_or(String::new(), |t| format!(" after {t:.1} τ of preparation"));
             println!(
-                "  chaining NMSE {c:.3e} over {} segments, ratio {r:.2}",
+                "  chaining NMSE {c:.3e} over {} segments{prep}, ratio {r:.2}",
                 report.chained_segments
             );
             println!("  worst pair {} -> {}: {:.3e}", w.from, w.to, w.nmse);
@@ -350,9 +372,10 @@ fn order(list: &[&str], s: &str) -> usize {
     list.iter().position(|x| *x == s).unwrap_or(list.len())
 }
 
-fn report(runs: &Path, json_out: &Path) -> Result<()> {
-    let mut rows = Vec::new();
-    for entry in std::fs::read_dir(runs).with_context(|| format!("reading {}", runs.display()))? {
+/// The `<stem>.eval.json` files of a directory, parsed, in file-name order.
+fn read_evals(dir: &Path) -> Result<Vec<(String, serde_json::Value)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         let Some(stem) = path
             .file_name()
@@ -361,26 +384,35 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
         else {
             continue;
         };
-        let (family, n, variant) = parse_run_name(stem).with_context(|| {
-            format!(
-                "{}: expected <family>_n<N>_<variant>.eval.json",
-                path.display()
-            )
-        })?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        let value: serde_json::Value =
+        let value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        rows.push(Row {
-            family,
-            n,
-            variant,
-            value,
-        });
+        out.push((stem.to_string(), value));
     }
-    if rows.is_empty() {
-        bail!("no *.eval.json files in {}", runs.display());
-    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn rows_of(dir: &Path, evals: Vec<(String, serde_json::Value)>) -> Result<Vec<Row>> {
+    let mut rows = evals
+        .into_iter()
+        .map(|(stem, value)| {
+            let run = stem.rsplit_once("_prep").map_or(stem.as_str(), |s| s.0);
+            let (family, n, variant) = parse_run_name(run).with_context(|| {
+                format!(
+                    "{}/{stem}.eval.json: expected <family>_n<N>_<variant>[_prep<T>].eval.json",
+                    dir.display()
+                )
+            })?;
+            Ok(Row {
+                family,
+                n,
+                variant,
+                value,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     rows.sort_by_key(|r| {
         (
             order(&FAMILIES, &r.family),
@@ -388,8 +420,11 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
             order(&VARIANTS, &r.variant),
         )
     });
-    let combined: Vec<serde_json::Value> = rows
-        .iter()
+    Ok(rows)
+}
+
+fn with_names(rows: &[Row]) -> Vec<serde_json::Value> {
+    rows.iter()
         .map(|r| {
             let mut v = r.value.clone();
             if let Some(o) = v.as_object_mut() {
@@ -398,10 +433,24 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
             }
             v
         })
-        .collect();
+        .collect()
+}
+
+fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()> {
+    let rows = rows_of(runs, read_evals(runs)?)?;
+    if rows.is_empty() {
+        bail!("no *.eval.json files in {}", runs.display());
+    }
+    let sweep_dir = runs.join("prep_sweep");
+    let sweep = if sweep_dir.is_dir() {
+        rows_of(&sweep_dir, read_evals(&sweep_dir)?)?
+    } else {
+        Vec::new()
+    };
     let doc = serde_json::json!({
         "regenerate": "scripts/reproduce.sh",
-        "runs": combined,
+        "runs": with_names(&rows),
+        "prep_sweep": with_names(&sweep),
     });
     std::fs::write(json_out, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("writing {}", json_out.display()))?;
@@ -450,6 +499,9 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
     println!("| family | N | thalamocortical variant | ratio ≤ 1.1 | in-dist ≤ best baseline | best baseline in-dist | baseline ratios |");
     println!("|---|---|---|---|---|---|---|");
     let yes = |b: bool| if b { "yes" } else { "**no**" };
+    // Counts over the paper's protocol only: `tc-leak` and `tc-opt`, not the
+    // product options such as `tc-opt-chain0.5`.
+    let (mut cells, mut ratio_ok, mut id_ok) = (0, 0, 0);
     for family in FAMILIES {
         let mut sizes: Vec<usize> = rows
             .iter()
@@ -478,6 +530,11 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
             for tc in group.iter().filter(|r| r.variant.starts_with("tc")) {
                 let ratio = f(tc, "chaining_ratio").unwrap_or(f64::INFINITY);
                 let id = f(tc, "in_distribution_nmse").unwrap_or(f64::INFINITY);
+                if order(&VARIANTS, &tc.variant) < VARIANTS.len() {
+                    cells += 1;
+                    ratio_ok += usize::from(ratio <= 1.1);
+                    id_ok += usize::from(id <= best);
+                }
                 println!(
                     "| {family} | {n} | {} | {} ({ratio:.2}) | {} ({}) | {} | {ratios} |",
                     tc.variant,
@@ -488,6 +545,102 @@ fn report(runs: &Path, json_out: &Path) -> Result<()> {
                 );
             }
         }
+    }
+    let train_s: f64 = rows.iter().filter_map(|r| f(r, "train_seconds")).sum();
+    println!();
+    println!(
+        "Paper-protocol cells (tc-leak, tc-opt): ratio ≤ 1.1 in {ratio_ok} of {cells}, \
+         in-dist ≤ best baseline in {id_ok} of {cells}. Training wall clock: {train_s:.0} s \
+         over {} libraries.",
+        rows.len()
+    );
+    if !sweep.is_empty() {
+        prep_sweep(&sweep, sweep_plot)?;
+    }
+    Ok(())
+}
+
+/// The chaining ratio against the preparation length at evaluation (the
+/// libraries were trained with their own length), as a table and a plot.
+fn prep_sweep(sweep: &[Row], plot: Option<&Path>) -> Result<()> {
+    let f = |r: &Row, k: &str| r.value.get(k).and_then(|v| v.as_f64());
+    let tau = |r: &Row| f(r, "chain_prep_tau");
+    let ratio = |r: &Row| f(r, "chaining_ratio");
+    let mut taus: Vec<f64> = sweep.iter().filter_map(tau).collect();
+    taus.sort_by(f64::total_cmp);
+    taus.dedup();
+    // Rows come sorted by run, so each run's points are adjacent.
+    let mut series: Vec<(&Row, Vec<(f32, f32)>)> = Vec::new();
+    for r in sweep {
+        let (Some(t), Some(q)) = (tau(r), ratio(r)) else {
+            bail!(
+                "prep sweep {}_n{}_{}: no chain_prep_tau or chaining_ratio",
+                r.family,
+                r.n,
+                r.variant
+            );
+        };
+        match series.last_mut() {
+            Some((last, pts))
+                if (&last.family, last.n, &last.variant) == (&r.family, r.n, &r.variant) =>
+            {
+                pts.push((t as f32, q as f32))
+            }
+            _ => series.push((r, vec![(t as f32, q as f32)])),
+        }
+    }
+    println!();
+    let head: Vec<String> = taus.iter().map(|t| format!("{t:.0} τ")).collect();
+    println!("| family | N | variant | {} |", head.join(" | "));
+    println!("|---|---|---|{}", "---|".repeat(taus.len()));
+    for (r, pts) in &mut series {
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let cells: Vec<String> = taus
+            .iter()
+            .map(|t| {
+                pts.iter()
+                    .find(|p| (p.0 as f64 - t).abs() < 1e-3)
+                    .map_or("–".into(), |p| format!("{:.2}", p.1))
+            })
+            .collect();
+        println!(
+            "| {} | {} | {} | {} |",
+            r.family,
+            r.n,
+            r.variant,
+            cells.join(" | ")
+        );
+    }
+    if let Some(path) = plot {
+        let mut trained: Vec<String> = sweep
+            .iter()
+            .filter_map(|r| {
+                let steps = r.value.get("preparation")?.get("steps")?.as_f64()?;
+                Some(steps * f(r, "dt")? / f(r, "tau")?)
+            })
+            .map(|t| format!("{t:.1}"))
+            .collect();
+        trained.sort();
+        trained.dedup();
+        let legend = format!(
+            "the libraries were trained with {} τ of preparation; scripts/reproduce.sh",
+            trained.join(", ")
+        );
+        plots::log_y_lines(
+            path,
+            "Chaining / in-distribution NMSE against the preparation length at evaluation",
+            &legend,
+            (
+                "preparation before each chained motif (τ)",
+                "chaining ratio",
+            ),
+            plots::XAxis::Linear,
+            &series
+                .into_iter()
+                .map(|(r, pts)| (format!("{} N = {} {}", r.family, r.n, r.variant), pts))
+                .collect::<Vec<_>>(),
+        )?;
+        tracing::info!(path = %path.display(), "plot written");
     }
     Ok(())
 }
@@ -511,6 +664,7 @@ fn main() -> std::process::ExitCode {
             sequences,
             sequence_len,
             seed,
+            prep_tau,
         } => {
             let opts = EvalOptions {
                 sequences: *sequences,
@@ -518,10 +672,14 @@ fn main() -> std::process::ExitCode {
                 seed: *seed,
                 ..EvalOptions::default()
             };
-            eval_library(library, *json, plots.as_deref(), &opts)
+            eval_library(library, *json, plots.as_deref(), opts, *prep_tau)
                 .with_context(|| format!("evaluating {}", library.display()))
         }
-        Command::Report { runs, json } => report(runs, json),
+        Command::Report {
+            runs,
+            json,
+            sweep_plot,
+        } => report(runs, json, sweep_plot.as_deref()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -2,6 +2,8 @@
 //! in training) and under zero-shot chaining (each motif started from wherever
 //! the previous one ended, after the preparation for the thalamocortical mode).
 
+use std::borrow::Cow;
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -26,6 +28,10 @@ pub struct EvalOptions {
     pub sequences: usize,
     pub sequence_len: usize,
     pub seed: u64,
+    /// Preparation length (network steps) before each chained motif, when it
+    /// should differ from the library's; in-distribution starts keep the
+    /// library's, as in training.
+    pub chain_prep_steps: Option<usize>,
 }
 
 impl Default for EvalOptions {
@@ -35,6 +41,7 @@ impl Default for EvalOptions {
             sequences: 50,
             sequence_len: 10,
             seed: 12345,
+            chain_prep_steps: None,
         }
     }
 }
@@ -63,6 +70,9 @@ pub struct EvalReport {
     pub chaining_ratio: Option<f32>,
     pub worst_pair: Option<WorstPair>,
     pub chained_segments: usize,
+    /// Preparation before each chained motif, in τ (thalamocortical mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_prep_tau: Option<f32>,
     pub per_motif: Vec<MotifEval>,
     /// Where chaining starts motifs, compared with where training did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,6 +152,16 @@ pub fn evaluate(
         }
     }
     let id_mean = in_dist.iter().sum::<f32>() / k as f32;
+    let chain_net = match opts.chain_prep_steps {
+        Some(steps) if steps != net.prep.steps => {
+            let mut c = net.clone();
+            c.prep.steps = steps;
+            Cow::Owned(c)
+        }
+        _ => Cow::Borrowed(net),
+    };
+    let chain_prep_tau = matches!(mode, Mode::Thalamocortical { .. })
+        .then(|| chain_net.prep.steps as f32 * net.alpha());
     let mut per_motif: Vec<MotifEval> = net
         .motifs
         .iter()
@@ -161,6 +181,7 @@ pub fn evaluate(
             chaining_ratio: None,
             worst_pair: None,
             chained_segments: 0,
+            chain_prep_tau: None,
             per_motif,
             end_states: None,
             note: Some(
@@ -192,7 +213,7 @@ pub fn evaluate(
         .collect();
     for (a, end) in ends.iter().enumerate() {
         for b in (0..k).filter(|&b| b != a) {
-            let (y, _) = run_chained(net, mode, b, end);
+            let (y, _) = run_chained(&chain_net, mode, b, end);
             record(a, b, nmse(y.view(), targets[b].view()), &mut sums);
         }
     }
@@ -202,13 +223,13 @@ pub fn evaluate(
         let mut x = run_motif(net, prev, x0.view(), net.motifs[prev].steps).1;
         for _ in 1..opts.sequence_len {
             let next = (prev + rng.random_range(1..k)) % k;
-            let (y, end) = run_chained(net, mode, next, &x);
+            let (y, end) = run_chained(&chain_net, mode, next, &x);
             record(prev, next, nmse(y.view(), targets[next].view()), &mut sums);
             x = end;
             prev = next;
         }
     }
-    let end_states = end_state_stats(net, mode, &prop, targets, &ends, &mut rng);
+    let end_states = end_state_stats(&chain_net, mode, &prop, targets, &ends, &mut rng);
     let segments: usize = sums.iter().map(|s| s.1).sum();
     for (i, pm) in per_motif.iter_mut().enumerate() {
         pm.chaining_nmse = Some((sums[i].0 / sums[i].1.max(1) as f64) as f32);
@@ -230,6 +251,7 @@ pub fn evaluate(
             nmse: worst_pair.2,
         }),
         chained_segments: segments,
+        chain_prep_tau,
         per_motif,
         end_states: Some(end_states),
         note: None,

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
@@ -96,32 +97,74 @@ fn finite_range(values: impl Iterator<Item = f32>) -> (f32, f32) {
     (lo - pad, hi + pad)
 }
 
-/// Benchmark curves on log-log axes, one colour per series, points marked.
-pub fn log_log_lines(
+/// How a line plot's x axis is scaled (y is always logarithmic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XAxis {
+    Log,
+    Linear,
+}
+
+/// Curves on a log y axis, one colour per series, points marked: benchmark
+/// figures against N (log x), ratios against a length (linear x).
+pub fn log_y_lines(
     path: &Path,
     title: &str,
     legend: &str,
-    (x_desc, y_desc): (&str, &str),
+    axes: (&str, &str),
+    x_axis: XAxis,
     series: &[(String, Vec<(f32, f32)>)],
 ) -> Result<(), PlotError> {
     register()?;
     let points = || series.iter().flat_map(|s| s.1.iter());
     if points().next().is_none() {
-        return Err(PlotError::Empty("no benchmark points".into()));
+        return Err(PlotError::Empty("no points".into()));
     }
-    let range = |v: Vec<f32>| {
+    let bounds = |v: Vec<f32>| {
         let lo = v.iter().copied().fold(f32::MAX, f32::min).max(1e-9);
         let hi = v.iter().copied().fold(f32::MIN, f32::max).max(lo * 1.01);
-        (lo / 1.3)..(hi * 1.3)
+        lo..hi
     };
-    let xs = range(points().map(|p| p.0).collect());
-    let ys = range(points().map(|p| p.1).collect());
+    let log_padded = |r: std::ops::Range<f32>| (r.start / 1.3)..(r.end * 1.3);
+    let xs = bounds(points().map(|p| p.0).collect());
+    let ys = log_padded(bounds(points().map(|p| p.1).collect())).log_scale();
     let (root, body) = titled_canvas(path, (1000, 720), title, legend)?;
-    let mut chart = ChartBuilder::on(&body)
+    match x_axis {
+        XAxis::Log => draw_lines(path, &body, log_padded(xs).log_scale(), ys, axes, series)?,
+        XAxis::Linear => {
+            let pad = (xs.end - xs.start) * 0.05;
+            draw_lines(
+                path,
+                &body,
+                (xs.start - pad)..(xs.end + pad),
+                ys,
+                axes,
+                series,
+            )?
+        }
+    }
+    root.present().map_err(draw_err(path))?;
+    Ok(())
+}
+
+fn draw_lines<X, Y>(
+    path: &Path,
+    body: &Area<'_>,
+    xs: X,
+    ys: Y,
+    (x_desc, y_desc): (&str, &str),
+    series: &[(String, Vec<(f32, f32)>)],
+) -> Result<(), PlotError>
+where
+    X: AsRangedCoord<Value = f32>,
+    X::CoordDescType: ValueFormatter<f32>,
+    Y: AsRangedCoord<Value = f32>,
+    Y::CoordDescType: ValueFormatter<f32>,
+{
+    let mut chart = ChartBuilder::on(body)
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(xs.log_scale(), ys.log_scale())
+        .build_cartesian_2d(xs, ys)
         .map_err(draw_err(path))?;
     chart
         .configure_mesh()
@@ -146,14 +189,28 @@ pub fn log_log_lines(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend_corner(series))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font((FAMILY, 16))
         .draw()
         .map_err(draw_err(path))?;
-    root.present().map_err(draw_err(path))?;
     Ok(())
+}
+
+/// The upper corner the curves leave free: rising curves leave the left one.
+fn legend_corner(series: &[(String, Vec<(f32, f32)>)]) -> SeriesLabelPosition {
+    let rising = series
+        .iter()
+        .filter(|s| s.1.len() >= 2)
+        .map(|s| s.1[s.1.len() - 1].1.ln() - s.1[0].1.ln())
+        .sum::<f32>()
+        >= 0.0;
+    if rising {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    }
 }
 
 /// One panel per output: target (black, dashed look via thin line) and
