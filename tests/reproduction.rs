@@ -33,7 +33,7 @@ fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> (Library, EvalReport) {
     std::fs::write(&path, yaml).unwrap();
     let cfg = TrainConfig::load(&path).unwrap();
     let lib = train_library(&cfg, &path, &mut |_, _| {}).unwrap();
-    let report = evaluate(&lib.network, lib.manifest.mode, &lib.targets, &OPTS);
+    let report = evaluate(&lib.network, lib.manifest.mode, &lib.targets, &opts());
     eprintln!(
         "{name}: in-dist {:.3e}, chaining {:?}, ratio {:?}, {:.1} s training",
         report.in_distribution_nmse,
@@ -44,13 +44,12 @@ fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> (Library, EvalReport) {
     (lib, report)
 }
 
-const OPTS: EvalOptions = EvalOptions {
-    trials: 8,
-    sequences: 10,
-    sequence_len: 10,
-    seed: 12345,
-    chain_prep_steps: None,
-};
+fn opts() -> EvalOptions {
+    EvalOptions {
+        sequences: 10,
+        ..EvalOptions::default()
+    }
+}
 
 #[test]
 fn thalamocortical_chains_without_accuracy_cost() {
@@ -88,7 +87,7 @@ fn thalamocortical_chains_without_accuracy_cost() {
         &tc_lib.targets,
         &EvalOptions {
             chain_prep_steps: Some(0),
-            ..OPTS
+            ..opts()
         },
     );
     let r0 = unprepared.chaining_ratio.unwrap();

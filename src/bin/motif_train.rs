@@ -357,6 +357,12 @@ struct Row {
     value: serde_json::Value,
 }
 
+impl Row {
+    fn num(&self, key: &str) -> Option<f64> {
+        self.value.get(key).and_then(|v| v.as_f64())
+    }
+}
+
 const FAMILIES: [&str; 3] = ["smooth", "steps", "arm"];
 const VARIANTS: [&str; 4] = ["base0.1", "base1.0", "tc-leak", "tc-opt"];
 
@@ -372,9 +378,10 @@ fn order(list: &[&str], s: &str) -> usize {
     list.iter().position(|x| *x == s).unwrap_or(list.len())
 }
 
-/// The `<stem>.eval.json` files of a directory, parsed, in file-name order.
-fn read_evals(dir: &Path) -> Result<Vec<(String, serde_json::Value)>> {
-    let mut out = Vec::new();
+/// The `<family>_n<N>_<variant>[_prep<T>].eval.json` files of a directory,
+/// parsed, in table order.
+fn read_rows(dir: &Path) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         let Some(stem) = path
@@ -384,35 +391,28 @@ fn read_evals(dir: &Path) -> Result<Vec<(String, serde_json::Value)>> {
         else {
             continue;
         };
+        let run = stem.rsplit_once("_prep").map_or(stem, |s| s.0);
+        let (family, n, variant) = parse_run_name(run).with_context(|| {
+            format!(
+                "{}: expected <family>_n<N>_<variant>[_prep<T>].eval.json",
+                path.display()
+            )
+        })?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        out.push((stem.to_string(), value));
+        let row = Row {
+            family,
+            n,
+            variant,
+            value,
+        };
+        rows.push((stem.to_string(), row));
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
-}
-
-fn rows_of(dir: &Path, evals: Vec<(String, serde_json::Value)>) -> Result<Vec<Row>> {
-    let mut rows = evals
-        .into_iter()
-        .map(|(stem, value)| {
-            let run = stem.rsplit_once("_prep").map_or(stem.as_str(), |s| s.0);
-            let (family, n, variant) = parse_run_name(run).with_context(|| {
-                format!(
-                    "{}/{stem}.eval.json: expected <family>_n<N>_<variant>[_prep<T>].eval.json",
-                    dir.display()
-                )
-            })?;
-            Ok(Row {
-                family,
-                n,
-                variant,
-                value,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // File-name order first (read_dir's is arbitrary), then the stable table order.
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rows: Vec<Row> = rows.into_iter().map(|(_, row)| row).collect();
     rows.sort_by_key(|r| {
         (
             order(&FAMILIES, &r.family),
@@ -437,13 +437,13 @@ fn with_names(rows: &[Row]) -> Vec<serde_json::Value> {
 }
 
 fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()> {
-    let rows = rows_of(runs, read_evals(runs)?)?;
+    let rows = read_rows(runs)?;
     if rows.is_empty() {
         bail!("no *.eval.json files in {}", runs.display());
     }
     let sweep_dir = runs.join("prep_sweep");
     let sweep = if sweep_dir.is_dir() {
-        rows_of(&sweep_dir, read_evals(&sweep_dir)?)?
+        read_rows(&sweep_dir)?
     } else {
         Vec::new()
     };
@@ -455,7 +455,6 @@ fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()>
     std::fs::write(json_out, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("writing {}", json_out.display()))?;
 
-    let f = |r: &Row, k: &str| r.value.get(k).and_then(|v| v.as_f64());
     let sci = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2e}"));
     let fixed = |v: Option<f64>, p: usize| v.map_or("–".to_string(), |v| format!("{v:.p$}"));
     println!("| family | N | variant | in-dist NMSE | chaining NMSE | ratio | worst pair (NMSE) | ‖end state‖ | ‖train start‖ | random start, end-state norm: NMSE | train s |");
@@ -484,14 +483,14 @@ fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()>
             r.family,
             r.n,
             r.variant,
-            sci(f(r, "in_distribution_nmse")),
-            sci(f(r, "chaining_nmse")),
-            fixed(f(r, "chaining_ratio"), 2),
+            sci(r.num("in_distribution_nmse")),
+            sci(r.num("chaining_nmse")),
+            fixed(r.num("chaining_ratio"), 2),
             worst,
             fixed(es("end_norm"), 1),
             fixed(es("train_start_norm"), 1),
             sci(es("norm_matched_random_nmse")),
-            fixed(f(r, "train_seconds"), 0),
+            fixed(r.num("train_seconds"), 0),
         );
     }
     // The reproduction targets, checked per family and size from the numbers above.
@@ -520,17 +519,17 @@ fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()>
                 .collect();
             let best = baselines
                 .iter()
-                .filter_map(|r| f(r, "in_distribution_nmse"))
+                .filter_map(|r| r.num("in_distribution_nmse"))
                 .fold(f64::INFINITY, f64::min);
             let ratios = baselines
                 .iter()
-                .map(|r| format!("{}: {}", r.variant, fixed(f(r, "chaining_ratio"), 1)))
+                .map(|r| format!("{}: {}", r.variant, fixed(r.num("chaining_ratio"), 1)))
                 .collect::<Vec<_>>()
                 .join(", ");
             for tc in group.iter().filter(|r| r.variant.starts_with("tc")) {
-                let ratio = f(tc, "chaining_ratio").unwrap_or(f64::INFINITY);
-                let id = f(tc, "in_distribution_nmse").unwrap_or(f64::INFINITY);
-                if order(&VARIANTS, &tc.variant) < VARIANTS.len() {
+                let ratio = tc.num("chaining_ratio").unwrap_or(f64::INFINITY);
+                let id = tc.num("in_distribution_nmse").unwrap_or(f64::INFINITY);
+                if VARIANTS.contains(&tc.variant.as_str()) {
                     cells += 1;
                     ratio_ok += usize::from(ratio <= 1.1);
                     id_ok += usize::from(id <= best);
@@ -546,7 +545,7 @@ fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()>
             }
         }
     }
-    let train_s: f64 = rows.iter().filter_map(|r| f(r, "train_seconds")).sum();
+    let train_s: f64 = rows.iter().filter_map(|r| r.num("train_seconds")).sum();
     println!();
     println!(
         "Paper-protocol cells (tc-leak, tc-opt): ratio ≤ 1.1 in {ratio_ok} of {cells}, \
@@ -563,9 +562,8 @@ fn report(runs: &Path, json_out: &Path, sweep_plot: Option<&Path>) -> Result<()>
 /// The chaining ratio against the preparation length at evaluation (the
 /// libraries were trained with their own length), as a table and a plot.
 fn prep_sweep(sweep: &[Row], plot: Option<&Path>) -> Result<()> {
-    let f = |r: &Row, k: &str| r.value.get(k).and_then(|v| v.as_f64());
-    let tau = |r: &Row| f(r, "chain_prep_tau");
-    let ratio = |r: &Row| f(r, "chaining_ratio");
+    let tau = |r: &Row| r.num("chain_prep_tau");
+    let ratio = |r: &Row| r.num("chaining_ratio");
     let mut taus: Vec<f64> = sweep.iter().filter_map(tau).collect();
     taus.sort_by(f64::total_cmp);
     taus.dedup();
@@ -616,7 +614,7 @@ fn prep_sweep(sweep: &[Row], plot: Option<&Path>) -> Result<()> {
             .iter()
             .filter_map(|r| {
                 let steps = r.value.get("preparation")?.get("steps")?.as_f64()?;
-                Some(steps * f(r, "dt")? / f(r, "tau")?)
+                Some(steps * r.num("dt")? / r.num("tau")?)
             })
             .map(|t| format!("{t:.1}"))
             .collect();

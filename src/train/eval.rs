@@ -152,16 +152,6 @@ pub fn evaluate(
         }
     }
     let id_mean = in_dist.iter().sum::<f32>() / k as f32;
-    let chain_net = match opts.chain_prep_steps {
-        Some(steps) if steps != net.prep.steps => {
-            let mut c = net.clone();
-            c.prep.steps = steps;
-            Cow::Owned(c)
-        }
-        _ => Cow::Borrowed(net),
-    };
-    let chain_prep_tau = matches!(mode, Mode::Thalamocortical { .. })
-        .then(|| chain_net.prep.steps as f32 * net.alpha());
     let mut per_motif: Vec<MotifEval> = net
         .motifs
         .iter()
@@ -190,6 +180,17 @@ pub fn evaluate(
             ),
         };
     }
+
+    let chain_net = match opts.chain_prep_steps {
+        Some(steps) if steps != net.prep.steps => {
+            let mut c = net.clone();
+            c.prep.steps = steps;
+            Cow::Owned(c)
+        }
+        _ => Cow::Borrowed(net),
+    };
+    let chain_prep_tau = matches!(mode, Mode::Thalamocortical { .. })
+        .then(|| chain_net.prep.steps as f32 * net.alpha());
 
     let mut sums = vec![(0.0f64, 0usize); k];
     let mut worst_after = vec![(f32::MIN, 0usize); k];
