@@ -23,8 +23,8 @@ use std::{
 use crossbeam_channel::bounded;
 use motif::{
     control::{
-        spawn_loop, Command, Controller, Histogram, LoopConfig, LoopInput, MotifQueue, Params,
-        TimingSummary,
+        spawn_loop, Command, Controller, Histogram, LoopChannels, LoopConfig, LoopInput,
+        MotifQueue, Params, TimingSummary,
     },
     library::Library,
     robot::ArmModel,
@@ -61,7 +61,12 @@ fn run_loop(
     load: bool,
 ) -> (TimingSummary, u64) {
     let params = Params::default();
-    let mut ctl = Controller::new(lib, arm, &params).unwrap();
+    let mut ctl = Controller::new(
+        lib,
+        arm,
+        &params.without_robot().controller_config().unwrap(),
+    )
+    .unwrap();
     ctl.command(0, Command::Run(queue)).unwrap();
     let (_cmd_tx, cmd_rx) = bounded::<LoopInput>(4);
     let (s_tx, s_rx) = bounded(4096);
@@ -81,7 +86,17 @@ fn run_loop(
                 }
             });
         }
-        let handle = spawn_loop(ctl, cfg, cmd_rx, s_tx, st_tx).unwrap();
+        let handle = spawn_loop(
+            ctl,
+            cfg,
+            LoopChannels {
+                commands: cmd_rx,
+                measured: crossbeam_channel::never(),
+                samples: s_tx,
+                status: st_tx,
+            },
+        )
+        .unwrap();
         let started = Instant::now();
         let end = started + Duration::from_secs_f64(secs);
         // Drain like the node does, so the loop never sees a full channel.
@@ -114,7 +129,12 @@ fn main() {
     let queue = MotifQueue::from_slice(&all).unwrap();
 
     // 1. Compute time per tick.
-    let mut ctl = Controller::new(&lib, &arm, &params).unwrap();
+    let mut ctl = Controller::new(
+        &lib,
+        &arm,
+        &params.without_robot().controller_config().unwrap(),
+    )
+    .unwrap();
     ctl.command(0, Command::Run(queue)).unwrap();
     let (mut all_ticks, mut net_ticks, mut plain_ticks) =
         (Histogram::new(), Histogram::new(), Histogram::new());

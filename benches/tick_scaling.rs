@@ -109,7 +109,15 @@ fn measure(lib: &Library, arm: &ArmModel, n: usize) -> Row {
         black_box(&ys);
     });
 
-    let mut ctl = Controller::new(&lib, arm, &Params::default()).expect("controller");
+    let mut ctl = Controller::new(
+        &lib,
+        arm,
+        &Params::default()
+            .without_robot()
+            .controller_config()
+            .unwrap(),
+    )
+    .expect("controller");
     let all: Vec<u16> = (0..lib.network.motifs.len() as u16).collect();
     let queue = MotifQueue::from_slice(&all).expect("queue");
     let mut ticks = Vec::with_capacity(SAMPLES);

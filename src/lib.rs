@@ -4,6 +4,7 @@ pub mod control;
 pub mod library;
 pub mod logging;
 pub mod model;
+pub mod node;
 pub mod robot;
 pub mod ros;
 pub mod shutdown;

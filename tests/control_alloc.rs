@@ -1,6 +1,7 @@
 //! The control tick allocates nothing: a counting global allocator watches
-//! 2000+ ticks through preparation, execution, a preemption, speed changes,
-//! stop and hold.
+//! 2000+ ticks through waiting for the robot, preparation from the measured
+//! posture, execution, a preemption, speed changes, stop and hold, with a
+//! measurement every tick (the supervision path).
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
@@ -63,7 +64,8 @@ fn tick_and_command_never_allocate() {
     let lib = Library::load(&root.join("models/default"))
         .expect("models/default (the shipped library) must exist");
     let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).unwrap();
-    let mut ctl = Controller::new(&lib, &arm, &Params::default()).unwrap();
+    let mut ctl =
+        Controller::new(&lib, &arm, &Params::default().controller_config().unwrap()).unwrap();
     let idx = |n: &str| lib.network.motif_index(n).unwrap() as u16;
     let q = |names: &[&str]| {
         MotifQueue::from_slice(&names.iter().map(|n| idx(n)).collect::<Vec<_>>()).unwrap()
@@ -94,6 +96,14 @@ fn tick_and_command_never_allocate() {
                 let _ = ctl.command(k, script[script_i].1);
                 script_i += 1;
             }
+            // The robot follows exactly; none before tick 5 (waiting).
+            if k >= 5 {
+                let mut q = ctl.posture();
+                if k == 5 {
+                    q[..7].copy_from_slice(&motif::robot::PANDA_READY);
+                }
+                ctl.measure(&q);
+            }
             let s = ctl.tick(t);
             let _ = ctl.snapshot();
             s
@@ -102,7 +112,14 @@ fn tick_and_command_never_allocate() {
         phases.insert(format!("{:?}", sample.phase));
     }
     assert_eq!(total_allocs, 0, "the control tick allocated");
-    for p in ["Idle", "Preparing", "Executing", "Stopping", "Holding"] {
+    for p in [
+        "Waiting",
+        "Idle",
+        "Preparing",
+        "Executing",
+        "Stopping",
+        "Holding",
+    ] {
         assert!(phases.contains(p), "phase {p} never reached: {phases:?}");
     }
 }

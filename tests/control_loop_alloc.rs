@@ -13,7 +13,9 @@ use std::{
 
 use crossbeam_channel::bounded;
 use motif::{
-    control::{spawn_loop, Command, Controller, LoopConfig, LoopInput, MotifQueue, Params},
+    control::{
+        spawn_loop, Command, Controller, LoopChannels, LoopConfig, LoopInput, MotifQueue, Params,
+    },
     library::Library,
     robot::ArmModel,
 };
@@ -65,7 +67,15 @@ fn running_loop_does_not_allocate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = Library::load(&root.join("models/default")).expect("models/default");
     let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).unwrap();
-    let ctl = Controller::new(&lib, &arm, &Params::default()).unwrap();
+    let ctl = Controller::new(
+        &lib,
+        &arm,
+        &Params::default()
+            .without_robot()
+            .controller_config()
+            .unwrap(),
+    )
+    .unwrap();
     let q = |names: &[&str]| {
         let idx: Vec<u16> = names
             .iter()
@@ -105,7 +115,17 @@ fn running_loop_does_not_allocate() {
         "counting allocator is not counting"
     );
 
-    let handle = spawn_loop(ctl, cfg, cmd_rx, s_tx, st_tx).unwrap();
+    let handle = spawn_loop(
+        ctl,
+        cfg,
+        LoopChannels {
+            commands: cmd_rx,
+            measured: crossbeam_channel::never(),
+            samples: s_tx,
+            status: st_tx,
+        },
+    )
+    .unwrap();
     // Let the thread finish its start-up allocations first.
     std::thread::sleep(Duration::from_millis(100));
     ARMED.store(true, Ordering::SeqCst);

@@ -1,6 +1,9 @@
 //! The control core driven directly with a synthetic clock: it follows the
-//! library's motifs, keeps the URDF limits through transitions and
-//! preemptions, does not stretch motifs after late ticks, and holds on faults.
+//! library's motifs, keeps every published sample within the position,
+//! velocity, acceleration and jerk limits as a driver judges them (finite
+//! differences at the loop period) through random commands, starts
+//! bumpless from wherever the robot is, does not stretch motifs after late
+//! ticks, brakes to a hold on faults and on `hold`, and supervises tracking.
 
 // Joint-indexed loops over several parallel arrays read best with an index.
 #![allow(clippy::needless_range_loop)]
@@ -8,18 +11,34 @@
 use std::path::Path;
 
 use motif::{
-    control::{Command, Controller, MotifQueue, Params, Phase, Sample},
+    control::{
+        Command, Controller, FaultCode, LimitMeter, MotifQueue, Params, Phase, Sample, MAX_JOINTS,
+    },
     library::Library,
     model::run_motif,
     robot::ArmModel,
 };
+use proptest::prelude::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
 
-fn setup(params: &Params) -> (Library, ArmModel, Controller) {
+const PERIOD: f64 = 1e-3;
+
+fn load() -> (Library, ArmModel) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = Library::load(&root.join("models/default"))
         .expect("models/default (the shipped library) must exist");
     let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).unwrap();
-    let ctl = Controller::new(&lib, &arm, params).unwrap();
+    (lib, arm)
+}
+
+/// A controller without a robot (starts from the rest posture).
+fn setup(params: &Params) -> (Library, ArmModel, Controller) {
+    let (lib, arm) = load();
+    let params = Params {
+        wait_for_joint_states: false,
+        ..params.clone()
+    };
+    let ctl = Controller::new(&lib, &arm, &params.controller_config().unwrap()).unwrap();
     (lib, arm, ctl)
 }
 
@@ -46,95 +65,73 @@ fn reference(lib: &Library, m: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn check_limits(arm: &ArmModel, samples: &[Sample]) {
-    let vmax = arm.velocity_limits();
-    let pos = arm.position_limits();
-    for w in samples.windows(2) {
-        let dt = w[1].t - w[0].t;
-        for j in 0..w[1].len {
-            let q = w[1].position[j];
-            assert!(
-                q >= pos[j].0 - 1e-12 && q <= pos[j].1 + 1e-12,
-                "joint {j} out of range: {q}"
-            );
-            if dt > 0.0 {
-                let v = (q - w[0].position[j]).abs() / dt;
-                assert!(
-                    v <= vmax[j] * (1.0 + 1e-9),
-                    "joint {j} at {v} rad/s > {} at t={}",
-                    vmax[j],
-                    w[1].t
-                );
-            }
-        }
+/// Asserts every sample of `samples` (consecutive ticks) within all four limits.
+fn check_limits(ctl: &Controller, samples: &[Sample]) -> [f64; 3] {
+    let mut meter = LimitMeter::new(ctl.limits(), PERIOD);
+    for s in samples.iter().filter(|s| s.is_command()) {
+        let f = meter.push(s.positions());
+        assert!(
+            f.iter().all(|&x| x <= 1.0 + 1e-6),
+            "limits exceeded at t={:.4} ({:?}, {:?}): velocity/acceleration/jerk shares {f:?}",
+            s.t,
+            s.phase,
+            s.motif
+        );
     }
+    assert_eq!(meter.position_violations, 0, "position limits left");
+    meter.max
 }
 
 #[test]
 fn follows_the_library_motif() {
-    let (lib, arm, mut ctl) = setup(&Params::default());
+    let (lib, _, mut ctl) = setup(&Params::default());
     let m = lib.network.motif_index("circle").unwrap();
     ctl.command(1, Command::Run(queue(&lib, &["circle"])))
         .unwrap();
     let reference = reference(&lib, m);
     let dt = f64::from(lib.network.dt);
     let mut samples = Vec::new();
-    let mut max_err: f64 = 0.0;
-    let mut compared = 0;
     for k in 1..8000 {
-        let s = ctl.tick(k as f64 * 1e-3);
-        samples.push(s);
-        let snap = ctl.snapshot();
-        if s.phase == Phase::Executing {
-            // Posture at motif time τ is between network steps ⌊τ/dt⌋ and +1.
-            let tau = s.t - snap.phase_started;
-            let x = tau / dt - 1.0;
-            if x >= 0.0 && (x.ceil() as usize) < reference.len() {
-                let (i, f) = (x.floor() as usize, x - x.floor());
-                for j in 0..s.len {
-                    let y = reference[i][j]
-                        + f * (reference[(i + 1).min(reference.len() - 1)][j] - reference[i][j]);
-                    max_err = max_err.max((s.position[j] - y).abs());
-                }
-                compared += 1;
-            }
-        }
-        if s.phase == Phase::Holding {
+        samples.push(ctl.tick(k as f64 * PERIOD));
+        if ctl.phase() == Phase::Holding {
             break;
         }
     }
-    assert!(compared > 2500, "only {compared} executing samples");
-    assert!(
-        max_err < 0.01,
-        "max deviation from the library's own run: {max_err} rad"
-    );
-    assert_eq!(ctl.phase(), Phase::Holding);
-    check_limits(&arm, &samples);
-}
-
-#[test]
-fn preemptions_and_speed_keep_velocity_limits() {
-    let (lib, arm, mut ctl) = setup(&Params::default());
-    let script: [(u64, Command); 7] = [
-        (1, Command::Run(queue(&lib, &["reach_left", "circle"]))),
-        (150, Command::Run(queue(&lib, &["reach_right"]))), // mid-preparation
-        (1300, Command::Speed(2.0)),
-        (1500, Command::Run(queue(&lib, &["lift", "square"]))), // mid-motif at double speed
-        (2600, Command::Run(queue(&lib, &["wave"]))),
-        (3000, Command::Speed(0.5)),
-        (3500, Command::Append(queue(&lib, &["square"]))),
-    ];
-    let mut samples = Vec::new();
-    let mut si = 0;
-    for k in 1..9000u64 {
-        if si < script.len() && script[si].0 == k {
-            ctl.command(k, script[si].1).unwrap();
-            si += 1;
+    let exec: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.phase == Phase::Executing)
+        .collect();
+    assert!(exec.len() > 2900, "only {} executing samples", exec.len());
+    // Compare with the library's own run at motif time τ = t − onset (the
+    // spline lags its samples by a fixed fraction of a step; search it).
+    // The first 0.3 s are left out: the network leaves its initial state
+    // with a transient faster than the acceleration limits, which the
+    // tracker limits and tests/published_stream.rs weighs in the NMSE.
+    let onset = exec[0].t;
+    let err_at = |lag: f64| -> f64 {
+        let mut worst: f64 = 0.0;
+        for s in &exec[300..] {
+            let x = (s.t - onset) / dt + lag;
+            let i = x.floor() as usize;
+            if i + 1 >= reference.len() {
+                break;
+            }
+            let f = x - x.floor();
+            for j in 0..s.len {
+                let y = reference[i][j] + f * (reference[i + 1][j] - reference[i][j]);
+                worst = worst.max((s.position[j] - y).abs());
+            }
         }
-        samples.push(ctl.tick(k as f64 * 1e-3));
-    }
-    check_limits(&arm, &samples);
-    assert!(samples.iter().any(|s| s.phase == Phase::Executing));
+        worst
+    };
+    let best = (0..=40)
+        .map(|l| err_at(-2.0 + 0.1 * f64::from(l)))
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        best < 0.005,
+        "max deviation from the library's own run: {best} rad"
+    );
+    check_limits(&ctl, &samples);
 }
 
 #[test]
@@ -145,33 +142,37 @@ fn late_ticks_do_not_stretch_a_motif() {
             .unwrap();
         let mut t = 0.0;
         let mut k = 0u64;
+        let mut samples = Vec::new();
         while ctl.phase() != Phase::Holding && t < 20.0 {
             k += 1;
             // Every `gap_every` ticks the loop wakes 23 ms late.
             t += if gap_every > 0 && k.is_multiple_of(gap_every) {
                 0.023
             } else {
-                0.001
+                PERIOD
             };
-            ctl.tick(t);
+            samples.push(ctl.tick(t));
         }
+        // Catching up is within the limits too: samples are one period apart
+        // for the driver whatever the clock did.
+        check_limits(&ctl, &samples);
         t
     };
     let smooth = run(0);
     let jittery = run(50);
     assert!(
-        (smooth - jittery).abs() < 0.03,
+        (smooth - jittery).abs() < 0.05,
         "motif ended at {smooth} s vs {jittery} s with late ticks"
     );
 }
 
 #[test]
-fn stop_decelerates_then_holds_and_hold_freezes() {
+fn stop_slows_motif_time_and_hold_brakes_to_a_standstill() {
     let params = Params {
         stop_time: 0.4,
         ..Params::default()
     };
-    let (lib, arm, mut ctl) = setup(&params);
+    let (lib, _, mut ctl) = setup(&params);
     ctl.command(1, Command::Run(queue(&lib, &["circle"])))
         .unwrap();
     let mut samples = Vec::new();
@@ -179,7 +180,7 @@ fn stop_decelerates_then_holds_and_hold_freezes() {
     let mut tick = |ctl: &mut Controller, n: u64, out: &mut Vec<Sample>| {
         for _ in 0..n {
             k += 1;
-            out.push(ctl.tick(k as f64 * 1e-3));
+            out.push(ctl.tick(k as f64 * PERIOD));
         }
     };
     tick(&mut ctl, 1500, &mut samples);
@@ -192,81 +193,266 @@ fn stop_decelerates_then_holds_and_hold_freezes() {
     let held = samples.last().unwrap().position;
     tick(&mut ctl, 100, &mut samples);
     assert_eq!(samples.last().unwrap().position, held);
-    // Velocity decays through the ramp: the last moving ticks are slow.
-    let speed = |s: &Sample| s.velocities().iter().map(|v| v.abs()).fold(0.0, f64::max);
-    let n = samples.len();
-    assert!(
-        speed(&samples[n - 110]) < 0.05,
-        "still moving fast at the end of the stop ramp"
-    );
-    check_limits(&arm, &samples);
 
     ctl.command(3, Command::Run(queue(&lib, &["wave"])))
         .unwrap();
-    tick(&mut ctl, 300, &mut samples);
+    let speed = |s: &Sample| s.velocities().iter().map(|v| v.abs()).fold(0.0, f64::max);
+    for _ in 0..3000 {
+        tick(&mut ctl, 1, &mut samples);
+        if speed(samples.last().unwrap()) > 0.3 {
+            break;
+        }
+    }
+    assert!(speed(samples.last().unwrap()) > 0.3, "wave never got going");
     ctl.command(4, Command::Hold).unwrap();
-    tick(&mut ctl, 1, &mut samples);
-    let frozen = samples.last().unwrap().position;
-    tick(&mut ctl, 50, &mut samples);
-    assert_eq!(samples.last().unwrap().position, frozen);
+    let before = samples.len();
+    tick(&mut ctl, 600, &mut samples);
     assert_eq!(ctl.phase(), Phase::Holding);
-    check_limits(&arm, &samples);
+    let stopped_at = samples[before..]
+        .iter()
+        .position(|s| s.velocities().iter().all(|v| *v == 0.0))
+        .expect("hold never came to rest");
+    assert!(stopped_at < 400, "hold took {stopped_at} ticks");
+    let rest = samples.last().unwrap().position;
+    tick(&mut ctl, 50, &mut samples);
+    assert_eq!(samples.last().unwrap().position, rest);
+    check_limits(&ctl, &samples);
 }
 
 #[test]
-fn non_finite_output_holds_last_safe_posture() {
+fn non_finite_output_brakes_to_the_last_safe_posture() {
     let (lib, _, mut ctl) = setup(&Params::default());
     ctl.command(1, Command::Run(queue(&lib, &["circle"])))
         .unwrap();
-    let mut last = ctl.tick(0.001);
-    for k in 2..400 {
-        last = ctl.tick(k as f64 * 1e-3);
+    let mut samples = Vec::new();
+    for k in 1..1200 {
+        samples.push(ctl.tick(k as f64 * PERIOD));
     }
     ctl.inject_nan_for_test();
-    for k in 400..500 {
-        let s = ctl.tick(k as f64 * 1e-3);
+    for k in 1200..2000 {
+        let s = ctl.tick(k as f64 * PERIOD);
         assert!(s.positions().iter().all(|q| q.is_finite()));
-        // At most one interpolated tick toward the last finite network output.
-        if k > 405 {
-            assert_eq!(s.phase, Phase::Holding);
-        }
-        last = s;
+        samples.push(s);
     }
+    assert_eq!(ctl.phase(), Phase::Holding);
     let snap = ctl.snapshot();
-    assert!(snap.fault.is_some() && snap.faults >= 1);
-    // A new command recovers from rest state.
+    assert_eq!(snap.fault, Some(FaultCode::NonFiniteOutput));
+    // A new command clears the fault and recovers from rest state.
     ctl.command(2, Command::Run(queue(&lib, &["wave"])))
         .unwrap();
-    for k in 500..1500 {
-        let s = ctl.tick(k as f64 * 1e-3);
+    for k in 2000..3000 {
+        let s = ctl.tick(k as f64 * PERIOD);
         assert!(s.positions().iter().all(|q| q.is_finite()));
-        last = s;
+        samples.push(s);
     }
-    assert_ne!(last.phase, Phase::Holding);
+    assert_ne!(ctl.phase(), Phase::Holding);
+    assert_eq!(ctl.snapshot().fault, None);
+    check_limits(&ctl, &samples);
 }
 
 #[test]
 fn joint_order_is_configurable_and_checked() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = Library::load(&root.join("models/default")).unwrap();
-    let arm = ArmModel::from_urdf_file(root.join("urdf/arm.urdf")).unwrap();
+    let (lib, arm) = load();
     let mut names = lib.manifest.outputs.clone();
     names.reverse();
-    let params = Params {
-        joint_names: names.clone(),
-        ..Params::default()
+    let build = |names: Vec<String>| {
+        let p = Params {
+            joint_names: names,
+            wait_for_joint_states: false,
+            ..Params::default()
+        };
+        Controller::new(&lib, &arm, &p.controller_config().unwrap())
     };
-    let ctl = Controller::new(&lib, &arm, &params).unwrap();
-    let plain = Controller::new(&lib, &arm, &Params::default()).unwrap();
+    let ctl = build(names.clone()).unwrap();
+    let plain = build(Vec::new()).unwrap();
     let n = names.len();
     for j in 0..n {
         assert_eq!(ctl.rest_posture()[j], plain.rest_posture()[n - 1 - j]);
     }
     names[0] = "elbow".into();
-    let bad = Params {
-        joint_names: names,
+    let e = build(names).err().unwrap();
+    assert!(e.to_string().contains("elbow"), "{e}");
+}
+
+/// A robot standing somewhere: the controller commands nothing until it
+/// knows where, then starts there with zero velocity and moves off smoothly.
+#[test]
+fn waits_for_the_robot_then_starts_bumpless() {
+    let (lib, arm) = load();
+    let p = Params {
+        autostart: String::new(),
         ..Params::default()
     };
-    let e = Controller::new(&lib, &arm, &bad).err().unwrap();
-    assert!(e.to_string().contains("elbow"), "{e}");
+    let mut ctl = Controller::new(&lib, &arm, &p.controller_config().unwrap()).unwrap();
+    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
+        .unwrap();
+    for k in 1..50 {
+        let s = ctl.tick(k as f64 * PERIOD);
+        assert_eq!(s.phase, Phase::Waiting);
+        assert!(!s.is_command());
+    }
+    assert_eq!(ctl.snapshot().phase, Phase::Waiting);
+    let mut start = [0.0; MAX_JOINTS];
+    for (j, (lo, hi)) in arm.position_limits().iter().enumerate() {
+        // ≥ 0.5 rad from the rest posture in most joints, inside the limits.
+        start[j] = (ctl.rest_posture()[j] + 0.6).min(hi - 0.05).max(lo + 0.05);
+    }
+    let mut samples: Vec<Sample> = Vec::new();
+    for k in 50..8000 {
+        // The robot stands at `start`, then follows what it is commanded.
+        let q = samples
+            .last()
+            .filter(|s| s.is_command())
+            .map_or(start, |s| s.position);
+        ctl.measure(&q);
+        samples.push(ctl.tick(k as f64 * PERIOD));
+    }
+    assert_eq!(ctl.snapshot().fault, None);
+    let first = samples.iter().find(|s| s.is_command()).unwrap();
+    for j in 0..first.len {
+        assert!(
+            (first.position[j] - start[j]).abs() < 1e-9,
+            "first command {} is not the measured {} (joint {j})",
+            first.position[j],
+            start[j]
+        );
+        assert!(first.velocity[j].abs() < 1e-9);
+    }
+    assert!(samples.iter().any(|s| s.phase == Phase::Executing));
+    check_limits(&ctl, &samples);
+}
+
+#[test]
+fn supervision_holds_on_tracking_error_and_on_silence() {
+    let (lib, arm) = load();
+    let p = Params {
+        path_tolerance: vec![0.05],
+        path_tolerance_window: 0.02,
+        joint_states_timeout: 0.1,
+        ..Params::default()
+    };
+    let mut ctl = Controller::new(&lib, &arm, &p.controller_config().unwrap()).unwrap();
+    ctl.command(1, Command::Run(queue(&lib, &["wave"])))
+        .unwrap();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut k = 0u64;
+    let mut follow =
+        |ctl: &mut Controller, n: u64, offset: f64, measure: bool, out: &mut Vec<Sample>| {
+            for _ in 0..n {
+                k += 1;
+                if measure {
+                    let mut q = out.last().map_or([0.0; MAX_JOINTS], |s| s.position);
+                    if out.is_empty() {
+                        q[..7].copy_from_slice(&motif::robot::PANDA_READY);
+                    }
+                    q[1] += offset;
+                    ctl.measure(&q);
+                }
+                out.push(ctl.tick(k as f64 * PERIOD));
+            }
+        };
+    // A robot that follows exactly: no fault.
+    follow(&mut ctl, 1500, 0.0, true, &mut samples);
+    assert_eq!(ctl.snapshot().fault, None);
+    assert!(matches!(ctl.phase(), Phase::Preparing | Phase::Executing));
+    // Joint 2 sags 0.08 rad: beyond 0.05 for longer than 20 ms → hold.
+    follow(&mut ctl, 100, 0.08, true, &mut samples);
+    let snap = ctl.snapshot();
+    assert_eq!(snap.fault, Some(FaultCode::PathTolerance));
+    assert_eq!(snap.fault_joint.unwrap().0, 1);
+    assert_eq!(ctl.phase(), Phase::Holding);
+    // A new command clears it; then the measurements stop: hold again.
+    ctl.command(2, Command::Run(queue(&lib, &["circle"])))
+        .unwrap();
+    assert_eq!(ctl.snapshot().fault, None);
+    follow(&mut ctl, 500, 0.0, true, &mut samples);
+    follow(&mut ctl, 300, 0.0, false, &mut samples);
+    assert_eq!(ctl.snapshot().fault, Some(FaultCode::JointStatesLost));
+    assert_eq!(ctl.phase(), Phase::Holding);
+    let rest = samples.last().unwrap();
+    assert!(rest.velocities().iter().all(|v| *v == 0.0), "not at rest");
+    check_limits(&ctl, &samples);
+}
+
+/// A random operator against a robot that starts anywhere inside its
+/// position limits: motif sequences, preemptions at random moments, append,
+/// stop, hold, speed, and late ticks. Every published sample is checked.
+fn random_session(seed: u64, ticks: u64) -> [f64; 3] {
+    let (lib, arm) = load();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let p = Params {
+        // Supervision is tested above; here the robot may be anywhere.
+        path_tolerance: vec![0.0],
+        joint_states_timeout: 0.0,
+        ..Params::default()
+    };
+    let mut ctl = Controller::new(&lib, &arm, &p.controller_config().unwrap()).unwrap();
+    let mut start = [0.0; MAX_JOINTS];
+    for (j, (lo, hi)) in arm.position_limits().iter().enumerate() {
+        start[j] = rng.random_range(*lo..=*hi);
+    }
+    let motifs = lib.network.motifs.len() as u16;
+    let mut meter = LimitMeter::new(ctl.limits(), PERIOD);
+    let mut t = 0.0;
+    let mut first = true;
+    for k in 0..ticks {
+        if k == 3 {
+            ctl.measure(&start);
+        }
+        if rng.random_bool(0.0015) {
+            let len = rng.random_range(1..=4);
+            let q: Vec<u16> = (0..len).map(|_| rng.random_range(0..motifs)).collect();
+            let q = MotifQueue::from_slice(&q).unwrap();
+            let cmd = match rng.random_range(0..10) {
+                0..=4 => Command::Run(q),
+                5 => Command::Append(q),
+                6 => Command::Stop,
+                7 => Command::Hold,
+                _ => Command::Speed(rng.random_range(0.1..=2.0)),
+            };
+            let _ = ctl.command(k, cmd);
+        }
+        t += if rng.random_bool(0.005) {
+            0.004
+        } else {
+            PERIOD
+        };
+        let s = ctl.tick(t);
+        if !s.is_command() {
+            continue;
+        }
+        if first {
+            for j in 0..s.len {
+                assert!(
+                    (s.position[j] - start[j]).abs() < 1e-9,
+                    "seed {seed}: start jumped"
+                );
+                assert!(s.velocity[j].abs() < 1e-9, "seed {seed}: start velocity");
+            }
+            first = false;
+        }
+        let f = meter.push(s.positions());
+        assert!(
+            f.iter().all(|&x| x <= 1.0 + 1e-6),
+            "seed {seed}, t={t:.3} ({:?} {:?}): shares {f:?}",
+            s.phase,
+            s.motif
+        );
+        assert_eq!(
+            meter.position_violations, 0,
+            "seed {seed}, t={t:.3}: position limit"
+        );
+    }
+    assert_eq!(ctl.tracker_failures(), 0, "seed {seed}");
+    meter.max
+}
+
+proptest! {
+    // 8 sessions × 125 000 ticks = 10⁶ ticks (≈ 35 min of 1 kHz control).
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn random_commands_keep_every_limit(seed in any::<u64>()) {
+        let max = random_session(seed, 125_000);
+        prop_assert!(max.iter().all(|&x| x <= 1.0 + 1e-6));
+    }
 }

@@ -10,34 +10,34 @@ use std::{
     path::PathBuf,
     process::ExitCode,
     sync::atomic::Ordering,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
-use crossbeam_channel::{bounded, select, Sender, TrySendError};
+use crossbeam_channel::{bounded, never, select};
 use motif::{
     control::{
-        motifs_json, spawn_loop, status_json, CommandRecord, Controller, LoopInput, NodeStatus,
-        Params, RejectReason, Sample, StatusSnapshot,
+        motifs_json, spawn_loop, status_json, CommandRecord, Controller, LoopChannels, LoopInput,
+        Measured, NodeStatus, Params, RejectReason, Sample, StatusSnapshot,
     },
     library::Library,
+    node::{JointStateMap, Outputs, StampClock},
     robot::ArmModel,
     ros::{
-        msgs::{
-            Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
-            JointTrajectoryPoint, StringMsg, Time,
-        },
+        msgs::{Clock, Float64MultiArray, JointState, JointTrajectory, StringMsg},
         parameters_of, NodeSpec, QosSpec, TransportBuilder,
     },
 };
 
 const USAGE: &str = "usage: motif_controller [--ros-args] [--params-file FILE] [-p name:=value]...
 
-Parameters (see config/motif_controller.yaml): library, urdf, joint_names,
-loop_rate_hz, preparation_tau, spin_us, status_rate_hz, publish_commands,
-publish_joint_commands, publish_joint_states, publish_trajectory,
-trajectory_decimation, speed, speed_min, speed_max, velocity_limit_scale,
-stop_time, watchdog_ms, stall_timeout, max_command_bytes, autostart.
+Parameters (see config/motif_controller.yaml): library, urdf, joint_limits,
+joint_names, loop_rate_hz, preparation_tau, spin_us, status_rate_hz,
+publish_commands, publish_joint_commands, publish_joint_states,
+publish_trajectory, trajectory_decimation, speed, speed_min, speed_max,
+velocity_limit_scale, stop_time, watchdog_ms, stall_timeout,
+max_command_bytes, autostart, joint_states_topic, wait_for_joint_states,
+path_tolerance, path_tolerance_window, joint_states_timeout, use_sim_time.
 ROS_DOMAIN_ID selects the DDS domain. The parameters are also declared as ROS
 parameters (read-only: the node reads them at start-up).";
 
@@ -80,81 +80,6 @@ fn parse_args() -> Result<Option<Args>> {
     Ok(Some(args))
 }
 
-fn unix_secs(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Transport-side outputs; any of them may be switched off.
-struct Outputs {
-    commands: Option<Sender<Float64MultiArray>>,
-    joint_commands: Option<Sender<JointState>>,
-    joint_states: Option<Sender<JointState>>,
-    trajectory: Option<Sender<JointTrajectory>>,
-    status: Sender<StringMsg>,
-    names: Vec<String>,
-    /// Wall-clock time of controller time 0.
-    wall_epoch: SystemTime,
-    decimation: u64,
-    period: f64,
-    dropped: u64,
-}
-
-impl Outputs {
-    fn offer<M>(tx: &Option<Sender<M>>, msg: impl FnOnce() -> M, dropped: &mut u64) {
-        if let Some(tx) = tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send(msg()) {
-                *dropped += 1;
-            }
-        }
-    }
-
-    fn sample(&mut self, s: &Sample) {
-        let stamp =
-            Time::from(self.wall_epoch + Duration::try_from_secs_f64(s.t).unwrap_or_default());
-        Self::offer(
-            &self.commands,
-            || Float64MultiArray::from_slice(s.positions()),
-            &mut self.dropped,
-        );
-        let js = || JointState {
-            header: Header {
-                stamp,
-                frame_id: String::new(),
-            },
-            name: self.names.clone(),
-            position: s.positions().to_vec(),
-            velocity: s.velocities().to_vec(),
-            effort: Vec::new(),
-        };
-        Self::offer(&self.joint_commands, js, &mut self.dropped);
-        Self::offer(&self.joint_states, js, &mut self.dropped);
-        if s.seq.is_multiple_of(self.decimation) {
-            let ahead = RosDuration::from_std(Duration::from_secs_f64(
-                self.period * self.decimation as f64,
-            ));
-            Self::offer(
-                &self.trajectory,
-                || JointTrajectory {
-                    header: Header {
-                        stamp,
-                        frame_id: String::new(),
-                    },
-                    joint_names: self.names.clone(),
-                    points: vec![JointTrajectoryPoint {
-                        positions: s.positions().to_vec(),
-                        velocities: s.velocities().to_vec(),
-                        accelerations: Vec::new(),
-                        effort: Vec::new(),
-                        time_from_start: ahead,
-                    }],
-                },
-                &mut self.dropped,
-            );
-        }
-    }
-}
-
 fn main() -> ExitCode {
     motif::logging::init("info,rustdds=warn,ros2_client=warn");
     match run() {
@@ -178,7 +103,10 @@ fn run() -> Result<()> {
         .with_context(|| format!("loading library {}", params.library.display()))?;
     let arm = ArmModel::from_urdf_file(&params.urdf)
         .with_context(|| format!("loading URDF {}", params.urdf.display()))?;
-    let controller = Controller::new(&lib, &arm, &params).context("configuring the controller")?;
+    let config = params
+        .controller_config()
+        .context("reading the joint limits")?;
+    let controller = Controller::new(&lib, &arm, &config).context("configuring the controller")?;
     let names = controller.joint_names().to_vec();
     let motif_names: Vec<String> = lib.network.motifs.iter().map(|m| m.name.clone()).collect();
     let parser = params.command_parser(motif_names.clone());
@@ -230,16 +158,40 @@ fn run() -> Result<()> {
     let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
     // Bounded: a flood beyond this is dropped (and counted) by the transport.
     let sequence_rx = b.subscribe::<StringMsg>("~/sequence", QosSpec::DEFAULT, 256)?;
+    // The robot's measured state: only the newest matters, so a short queue.
+    let joint_state_rx = params
+        .wait_for_joint_states
+        .then(|| b.subscribe::<JointState>(&params.joint_states_topic, QosSpec::DEFAULT, 16))
+        .transpose()?;
+    let clock_rx = params
+        .use_sim_time
+        .then(|| b.subscribe::<Clock>("/clock", QosSpec::DEFAULT, 16))
+        .transpose()?;
     let transport = b.spawn().context("starting the ROS transport")?;
     motifs_tx.send(StringMsg::new(motifs_json(&lib.network)))?;
 
     let (cmd_tx, cmd_rx) = bounded::<LoopInput>(64);
+    let (measured_tx, measured_rx) = bounded::<Measured>(8);
     let (sample_tx, sample_rx) = bounded::<Sample>(1024);
     let (snap_tx, snap_rx) = bounded::<StatusSnapshot>(16);
     let period = 1.0 / params.loop_rate_hz;
-    let config = params.loop_config();
-    let handle = spawn_loop(controller, config, cmd_rx, sample_tx, snap_tx)?;
-    let wall_epoch = handle.epoch();
+    let handle = spawn_loop(
+        controller,
+        params.loop_config(),
+        LoopChannels {
+            commands: cmd_rx,
+            measured: measured_rx,
+            samples: sample_tx,
+            status: snap_tx,
+        },
+    )?;
+    let joint_map = JointStateMap::new(&names);
+    if params.wait_for_joint_states {
+        tracing::info!(
+            "waiting for joint states on {} before commanding anything",
+            params.joint_states_topic
+        );
+    }
 
     let mut out = Outputs {
         commands,
@@ -247,12 +199,19 @@ fn run() -> Result<()> {
         joint_states,
         trajectory,
         status: status_tx,
-        names,
-        wall_epoch,
+        names: names.clone(),
+        clock: if params.use_sim_time {
+            StampClock::Sim(Default::default())
+        } else {
+            StampClock::Wall(handle.epoch())
+        },
         decimation: u64::from(params.trajectory_decimation),
         period,
         dropped: 0,
     };
+    let joint_state_rx = joint_state_rx.unwrap_or_else(never);
+    let clock_rx = clock_rx.unwrap_or_else(never);
+    let mut bad_joint_states = 0u64;
     let mut node = NodeStatus::default();
     let mut next_id = 1u64;
     let mut last_snap: Option<StatusSnapshot> = None;
@@ -298,12 +257,9 @@ fn run() -> Result<()> {
     let mut beat = (handle.heartbeat(), Instant::now());
     let stall = Duration::from_secs_f64(params.stall_timeout);
     let publish_status = |snap: &StatusSnapshot, node: &NodeStatus, out: &Outputs| {
-        let _ = out.status.try_send(StringMsg::new(status_json(
-            snap,
-            &motif_names,
-            node,
-            unix_secs(wall_epoch),
-        )));
+        // Status times are seconds of the node's clock for controller time 0.
+        let epoch = out.clock.seconds(0.0);
+        out.status(status_json(snap, &motif_names, &names, node, epoch));
     };
     while !shutdown.load(Ordering::Relaxed) {
         select! {
@@ -322,6 +278,26 @@ fn run() -> Result<()> {
             recv(sample_rx) -> s => {
                 if let Ok(s) = s {
                     out.sample(&s);
+                }
+            }
+            recv(joint_state_rx) -> msg => {
+                if let Ok(msg) = msg {
+                    match joint_map.map(&msg) {
+                        // Full: the loop has a newer one waiting; dropping is fine.
+                        Ok(m) => { let _ = measured_tx.try_send(m); }
+                        Err(e) => {
+                            bad_joint_states += 1;
+                            if bad_joint_states.is_power_of_two() {
+                                tracing::warn!("ignoring joint state ({bad_joint_states} so far): {e}");
+                            }
+                            node.last_error = Some(format!("ignoring joint state: {e}"));
+                        }
+                    }
+                }
+            }
+            recv(clock_rx) -> msg => {
+                if let Ok(c) = msg {
+                    out.clock = StampClock::Sim(c.clock);
                 }
             }
             recv(snap_rx) -> snap => {

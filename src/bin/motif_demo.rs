@@ -12,9 +12,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use crossbeam_channel::{bounded, RecvTimeoutError};
-use motif::control::{spawn_loop, Controller, LoopInput, Params, Phase};
+use motif::control::{
+    spawn_loop, Controller, LimitMeter, LoopChannels, LoopInput, Measured, Params, Phase,
+};
 use motif::library::Library;
+use motif::node::JointStateMap;
 use motif::robot::{ArmModel, SimArm, SimConfig};
+use motif::ros::msgs::JointState;
 use motif::train::plots::{self, Track};
 
 #[derive(Parser)]
@@ -41,6 +45,11 @@ struct Cli {
     /// Upper bound on the demo's length in seconds.
     #[arg(long, default_value_t = 60.0)]
     max_seconds: f64,
+    /// Where the simulated arm starts, one angle per URDF joint (rad,
+    /// comma-separated); default the Panda ready pose. The controller starts
+    /// from wherever the arm is, as on a real robot.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    initial_positions: Option<Vec<f64>>,
 }
 
 /// One tick as the arm saw it.
@@ -72,7 +81,11 @@ fn run(cli: Cli) -> Result<()> {
         .with_context(|| format!("loading library {}", params.library.display()))?;
     let arm = ArmModel::from_urdf_file(&params.urdf)
         .with_context(|| format!("loading URDF {}", params.urdf.display()))?;
-    let controller = Controller::new(&lib, &arm, &params).context("configuring the controller")?;
+    let config = params
+        .controller_config()
+        .context("reading the joint limits")?;
+    let controller = Controller::new(&lib, &arm, &config).context("configuring the controller")?;
+    let limits = *controller.limits();
     let names: Vec<String> = lib.network.motifs.iter().map(|m| m.name.clone()).collect();
     let parser = params.command_parser(names.clone());
     let first = parser.parse(&cli.sequence).context("--sequence")?;
@@ -82,16 +95,19 @@ fn run(cli: Cli) -> Result<()> {
         arm,
         SimConfig {
             rate_hz: params.loop_rate_hz,
-            initial_positions: Some(controller.posture().to_vec()),
+            initial_positions: cli.initial_positions.clone(),
             ..SimConfig::default()
         },
     )
     .context("starting the simulated arm")?;
 
     let (cmd_tx, cmd_rx) = bounded(16);
+    let (measured_tx, measured_rx) = bounded::<Measured>(8);
     let (sample_tx, sample_rx) = bounded(4096);
     let (status_tx, status_rx) = bounded(64);
-    let config = params.loop_config();
+    // The arm's joint states reach the controller by name, as over ROS.
+    let joint_map = JointStateMap::new(&joints);
+    let sim_names = sim.joint_names().to_vec();
     tracing::info!(
         "playing `{}`, then at {} s `{}` on the simulated arm at {} Hz",
         cli.sequence,
@@ -99,8 +115,19 @@ fn run(cli: Cli) -> Result<()> {
         cli.preempt_with,
         params.loop_rate_hz
     );
-    let handle = spawn_loop(controller, config, cmd_rx, sample_tx, status_tx)?;
+    let handle = spawn_loop(
+        controller,
+        params.loop_config(),
+        LoopChannels {
+            commands: cmd_rx,
+            measured: measured_rx,
+            samples: sample_tx,
+            status: status_tx,
+        },
+    )?;
     cmd_tx.send(LoopInput::Command(1, first))?;
+    let mut meter = LimitMeter::new(&limits, 1.0 / params.loop_rate_hz);
+    let mut usage = Vec::new();
 
     let mut rows: Vec<Row> = Vec::new();
     let mut preempted = false;
@@ -112,9 +139,21 @@ fn run(cli: Cli) -> Result<()> {
             Err(RecvTimeoutError::Disconnected) => bail!("the control loop ended early"),
         };
         while status_rx.try_recv().is_ok() {}
-        sim.set_command(s.positions())
-            .context("the controller sent a command the arm rejects")?;
+        if s.is_command() {
+            sim.set_command(s.positions())
+                .context("the controller sent a command the arm rejects")?;
+        }
         sim.step();
+        let measured = JointState {
+            name: sim_names.clone(),
+            position: sim.joint_positions().to_vec(),
+            ..JointState::default()
+        };
+        let _ = measured_tx.try_send(joint_map.map(&measured)?);
+        if !s.is_command() {
+            continue;
+        }
+        usage.push(meter.push(s.positions()));
         rows.push(Row {
             t: s.t,
             commanded: s.positions().to_vec(),
@@ -177,6 +216,11 @@ fn run(cli: Cli) -> Result<()> {
         let max = errs.iter().cloned().fold(0.0, f64::max);
         println!("    {name:<14} {rms:>9.5} {max:>9.5}");
     }
+    println!(
+        "  commanded stream (finite differences at the loop period), peak share of the limits: \
+         velocity {:.2}, acceleration {:.2}, jerk {:.2}",
+        meter.max[0], meter.max[1], meter.max[2]
+    );
     let t = &report.timing;
     println!(
         "  loop timing over {} ticks: compute p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs; \
@@ -197,6 +241,7 @@ fn run(cli: Cli) -> Result<()> {
         measured: rows.iter().map(|r| r.measured.clone()).collect(),
         joint_names: joints,
         onsets: played,
+        limit_usage: Some(usage),
     };
     plots::joint_tracking(&cli.plot, "motif_demo: commanded vs measured", &track)?;
     println!("  plot: {}", cli.plot.display());

@@ -57,6 +57,10 @@ struct Args {
     /// frame_id of the published JointState headers.
     #[arg(long, default_value = "")]
     frame_id: String,
+    /// Start pose, one angle per URDF joint (rad, comma-separated); default
+    /// the Panda ready pose.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    initial_positions: Option<Vec<f64>>,
 }
 
 /// Logs at most once per `period`, reporting how many were suppressed, so a
@@ -114,6 +118,7 @@ fn main() -> anyhow::Result<()> {
     let config = SimConfig {
         rate_hz: args.rate,
         gravity_compensation: !args.no_gravity_compensation,
+        initial_positions: args.initial_positions.clone(),
         ..SimConfig::default()
     };
     let mut sim =

@@ -1,13 +1,27 @@
 //! The control core: one [`Controller::tick`] per loop period.
 //!
-//! The network runs at its own step `dt` (e.g. 4 ms) while the loop runs
-//! faster (e.g. 1 kHz). Activity time advances from the clock (times the
-//! speed factor); whenever it crosses a network step the network is stepped,
-//! catching up if the tick was late, and the output is interpolated linearly
-//! between the last two network outputs. The network is one step ahead of the
-//! commanded posture, which is what makes interpolation possible.
+//! Three stages, each keeping what the next one needs (docs/architecture.md):
 //!
-//! Nothing in `tick` or `command` allocates; buffers are sized in `new`.
+//! 1. **The network** runs at its own step `dt` (e.g. 4 ms). Motif time
+//!    advances from the clock times the speed, so a late tick never
+//!    stretches a motif: missed steps are caught up. A preparation is
+//!    stretched in time so its peak velocity, acceleration and jerk fit the
+//!    limits (`JointLimits::prep_stretch`), and gated in: it crossfades from
+//!    the dynamics it replaces (`State::step_blend`), so a preemption
+//!    mid-motif turns the arm instead of reversing it in one step. Each
+//!    motif's speed is capped at load so its own peaks fit the limits.
+//! 2. **The reference** is a cubic B-spline through the network's samples
+//!    (`reference.rs`): C², two network steps behind the network. An output
+//!    offset, decaying with the preparation's own leak, makes every new
+//!    motion start exactly at the commanded state: from the measured
+//!    posture at start-up, after a hold, after a fault.
+//! 3. **The tracker** (`tracker.rs`, Ruckig) follows the reference within
+//!    the position, velocity, acceleration and jerk limits, one loop period
+//!    per tick, and performs `hold` and fault stops as time-optimal
+//!    jerk-limited stops. What it outputs is what is published.
+//!
+//! Nothing in `tick`, `command` or `measure` allocates; buffers are sized in
+//! `new`.
 
 use ndarray::Array1;
 
@@ -15,15 +29,17 @@ use super::{
     commands::Command,
     error::ControlError,
     limits::JointLimits,
-    params::Params,
+    reference::Spline,
     sample::{Sample, MAX_JOINTS},
-    sequencer::{Action, FaultCode, Phase, RejectReason, Sequencer},
+    sequencer::{Action, FaultCode, Phase, RejectReason, Sequencer, SpeedProfile, SPEED_RAMP_TIME},
     status::StatusSnapshot,
+    supervision::{SupervisionConfig, Supervisor, Trip},
+    tracker::{JointState3, Tracker},
 };
 use crate::{
     library::Library,
-    model::{Network, State},
-    robot::ArmModel,
+    model::{Dynamics, Network, State},
+    robot::{ArmModel, JointLimitsFile},
 };
 
 /// Network steps one tick may catch up; beyond that (a stall of hundreds of
@@ -31,10 +47,53 @@ use crate::{
 const MAX_CATCH_UP: u32 = 64;
 /// Longest stretch of a preparation (in multiples of its nominal length).
 const MAX_STRETCH: f64 = 50.0;
+/// Longest crossfade into a preparation (s).
+const MAX_BLEND: f64 = 2.0;
+/// Network steps at a motif's start not counted in its speed cap: the
+/// trained networks leave their initial state with a brief fast transient
+/// (tens of rad/s² for ~10 steps on the default library) that the tracker
+/// smooths; capping the whole motif for it would slow it 3×.
+const SETTLE_STEPS: usize = 25;
+/// A published sample this far (rad) from the reference counts as limited:
+/// the tracker, not the network, shaped it.
+const LIMITED_EPS: f64 = 1e-4;
+
+/// What the control core needs, decided once at start-up from the node's
+/// parameters (`node::Params::controller_config`) or by a test.
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// Commanded joints in command order; empty = the library's outputs.
+    pub joint_names: Vec<String>,
+    /// Acceleration and jerk limits (and tighter position/velocity ones).
+    pub joint_limits: JointLimitsFile,
+    /// Share of the velocity limits the controller may use.
+    pub velocity_limit_scale: f64,
+    /// Seconds per tick: the tracker's step.
+    pub period: f64,
+    /// Initial speed.
+    pub speed: f64,
+    /// Seconds `stop` takes to slow motif time to a halt.
+    pub stop_time: f64,
+    /// Preparation length in units of τ; 0 = the library's own.
+    pub preparation_tau: f64,
+    /// Command nothing until [`Controller::measure`] has been called once,
+    /// then start from that posture; `None` starts from the network's rest
+    /// posture and supervises nothing.
+    pub supervision: Option<SupervisionSettings>,
+}
+
+/// Tracking supervision as configured (per joint or one for all).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisionSettings {
+    /// One value for every joint, or one per joint (rad); 0 = unchecked.
+    pub path_tolerance: Vec<f64>,
+    pub window: f64,
+    pub timeout: f64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Activity {
-    /// Initial rest posture, network at rest.
+    /// Start posture, network at rest.
     Rest,
     Prep {
         motif: u16,
@@ -43,6 +102,16 @@ enum Activity {
         motif: u16,
     },
     Hold,
+}
+
+/// The current preparation's timing.
+#[derive(Debug, Clone, Copy)]
+struct PrepPlan {
+    alpha: f32,
+    stretch: f64,
+    /// Steps of the crossfade from `from`.
+    gate_steps: u32,
+    from: Dynamics,
 }
 
 pub struct Controller {
@@ -54,39 +123,51 @@ pub struct Controller {
     joint_names: Vec<String>,
     limits: JointLimits,
     seq: Sequencer,
+    speed: SpeedProfile,
+    stop_time: f64,
     dt: f64,
     tau: f64,
     prep_steps: u32,
     rest: [f64; MAX_JOINTS],
     start_posture: Vec<[f64; MAX_JOINTS]>,
+    /// Highest speed at which each motif's own peaks fit the limits.
+    speed_caps: Vec<f64>,
 
     activity: Activity,
-    /// Output at the start and end of the current network step interval.
-    y_a: [f64; MAX_JOINTS],
-    y_b: [f64; MAX_JOINTS],
-    /// Network steps taken in the current activity; `y_b` is after step `k`.
+    /// Network steps taken in the current activity, of `total`.
     k: u32,
     total: u32,
-    prep_alpha: f32,
-    stretch: f64,
-    /// Activity time (s), scaled by speed.
-    phase_time: f64,
-    phase_started: f64,
+    prep: PrepPlan,
+    /// Output-space offset added to the network's samples (rad).
+    offset: [f64; MAX_JOINTS],
+    spline: Spline,
+    /// The activity each spline point came from; `labels[1]` is published.
+    labels: [Activity; 4],
+    tracker: Tracker,
 
-    q: [f64; MAX_JOINTS],
-    v: [f64; MAX_JOINTS],
+    waiting: bool,
+    /// Command waiting for the first measurement.
+    pending: Option<u16>,
+    measured: Option<[f64; MAX_JOINTS]>,
+    supervisor: Option<Supervisor>,
+
     last_t: Option<f64>,
+    phase_started: f64,
+    published: Option<(Phase, Option<u16>)>,
     ticks: u64,
     network_steps: u64,
-    fault: Option<FaultCode>,
+    fault: Option<Trip>,
     faults: u64,
     limited_ticks: u64,
     last_command: Option<(u64, Result<(), RejectReason>)>,
 }
 
 impl Controller {
-    pub fn new(lib: &Library, arm: &ArmModel, params: &Params) -> Result<Self, ControlError> {
-        params.validate()?;
+    pub fn new(
+        lib: &Library,
+        arm: &ArmModel,
+        config: &ControllerConfig,
+    ) -> Result<Self, ControlError> {
         let net = lib.network.clone();
         let outputs = &lib.manifest.outputs;
         if outputs.len() != net.outputs() {
@@ -96,10 +177,10 @@ impl Controller {
                 net.outputs()
             )));
         }
-        let names: Vec<String> = if params.joint_names.is_empty() {
+        let names: Vec<String> = if config.joint_names.is_empty() {
             outputs.clone()
         } else {
-            params.joint_names.clone()
+            config.joint_names.clone()
         };
         if names.len() != outputs.len() {
             return Err(ControlError::Joints(format!(
@@ -110,8 +191,13 @@ impl Controller {
                 outputs
             )));
         }
+        let limits = JointLimits::from_arm(
+            arm,
+            &config.joint_limits,
+            &names,
+            config.velocity_limit_scale,
+        )?;
         let mut perm = [0usize; MAX_JOINTS];
-        let limits = JointLimits::from_arm(arm, &names, params.velocity_limit_scale)?;
         for (i, name) in names.iter().enumerate() {
             perm[i] = outputs.iter().position(|o| o == name).ok_or_else(|| {
                 ControlError::Joints(format!(
@@ -127,37 +213,62 @@ impl Controller {
         if net.motifs.len() > usize::from(u16::MAX) {
             return Err(ControlError::Joints("too many motifs".into()));
         }
+        if !(config.period.is_finite() && config.period > 0.0) {
+            return Err(ControlError::Joints(format!(
+                "loop period {} s is not positive",
+                config.period
+            )));
+        }
+        let supervisor = match &config.supervision {
+            None => None,
+            Some(s) => Some(Supervisor::new(
+                supervision_config(s, limits.len)?,
+                limits.len,
+            )),
+        };
         let dt = f64::from(net.dt);
         let tau = f64::from(net.tau);
-        let prep_steps = if params.preparation_tau > 0.0 {
-            (params.preparation_tau * tau / dt).round().max(1.0) as u32
+        let prep_steps = if config.preparation_tau > 0.0 {
+            (config.preparation_tau * tau / dt).round().max(1.0) as u32
         } else {
             net.prep.steps.max(1) as u32
         };
+        let n = limits.len;
         let mut c = Self {
             state: State::new(&net),
             y_net: Array1::zeros(net.outputs()),
             perm,
             joint_names: names,
             limits,
-            seq: Sequencer::new(params.speed, params.stop_time),
+            seq: Sequencer::new(config.speed),
+            speed: SpeedProfile::new(config.speed),
+            stop_time: config.stop_time,
             dt,
             tau,
             prep_steps,
             rest: [0.0; MAX_JOINTS],
             start_posture: Vec::new(),
+            speed_caps: Vec::new(),
             activity: Activity::Rest,
-            y_a: [0.0; MAX_JOINTS],
-            y_b: [0.0; MAX_JOINTS],
             k: 0,
             total: 0,
-            prep_alpha: net.alpha(),
-            stretch: 1.0,
-            phase_time: 0.0,
-            phase_started: 0.0,
-            q: [0.0; MAX_JOINTS],
-            v: [0.0; MAX_JOINTS],
+            prep: PrepPlan {
+                alpha: net.alpha(),
+                stretch: 1.0,
+                gate_steps: 1,
+                from: Dynamics::Still,
+            },
+            offset: [0.0; MAX_JOINTS],
+            spline: Spline::through(&JointState3::at_rest([0.0; MAX_JOINTS]), dt, n),
+            labels: [Activity::Rest; 4],
+            tracker: Tracker::new(&limits, config.period, &[0.0; MAX_JOINTS]),
+            waiting: supervisor.is_some(),
+            pending: None,
+            measured: None,
+            supervisor,
             last_t: None,
+            phase_started: 0.0,
+            published: None,
             ticks: 0,
             network_steps: 0,
             fault: None,
@@ -166,14 +277,7 @@ impl Controller {
             last_command: None,
             net,
         };
-        let mut postures = Vec::with_capacity(c.net.motifs.len());
-        for m in 0..c.net.motifs.len() {
-            c.state.x.assign(&c.net.motifs[m].x_init);
-            let mut p = [0.0; MAX_JOINTS];
-            c.network_posture(&mut p);
-            postures.push(p);
-        }
-        c.start_posture = postures;
+        c.characterise_motifs()?;
         // Rest: the network with no activity, which the trained readout maps
         // near the mean posture of the demonstrations.
         c.state.x.fill(0.0);
@@ -182,30 +286,72 @@ impl Controller {
             return Err(ControlError::Joints("rest posture is not finite".into()));
         }
         let l = &c.limits;
-        for ((r, lo), hi) in rest.iter_mut().zip(&l.lower).zip(&l.upper).take(l.len) {
+        for ((r, lo), hi) in rest.iter_mut().zip(&l.lower).zip(&l.upper).take(n) {
             *r = r.clamp(*lo, *hi);
         }
         c.rest = rest;
-        c.q = rest;
-        c.y_a = rest;
-        c.y_b = rest;
+        c.start_at(&rest);
         Ok(c)
     }
 
-    pub fn len(&self) -> usize {
+    /// Start posture and speed cap of every motif, from the network run
+    /// from its initial state (what the controller will play).
+    fn characterise_motifs(&mut self) -> Result<(), ControlError> {
+        let n = self.len();
+        for m in 0..self.net.motifs.len() {
+            self.state.x.assign(&self.net.motifs[m].x_init);
+            let mut y = [0.0; MAX_JOINTS];
+            if !self.network_posture(&mut y) {
+                return Err(ControlError::Joints(format!(
+                    "motif `{}` starts at a non-finite posture",
+                    self.net.motifs[m].name
+                )));
+            }
+            self.start_posture.push(y);
+            // Peak |Δ¹|, |Δ²|, |Δ³| of the samples over dt^k bound the
+            // B-spline's velocity, acceleration and jerk at speed 1; only
+            // differences of the motif's own samples count (the step into
+            // the motif is the preparation's business).
+            let mut hist = [y; 4];
+            let mut peaks = [[0.0f64; 3]; MAX_JOINTS];
+            let dt = self.dt;
+            for k in 0..self.net.motifs[m].steps {
+                self.state.step_motif(&self.net, m);
+                let mut p = [0.0; MAX_JOINTS];
+                if !self.network_posture(&mut p) {
+                    return Err(ControlError::Joints(format!(
+                        "motif `{}` produces a non-finite posture",
+                        self.net.motifs[m].name
+                    )));
+                }
+                hist.copy_within(1..4, 0);
+                hist[3] = p;
+                for j in 0..n {
+                    let [a, b, c, d] = [hist[0][j], hist[1][j], hist[2][j], hist[3][j]];
+                    let diffs = [d - c, d - 2.0 * c + b, d - 3.0 * c + 3.0 * b - a];
+                    for (o, diff) in diffs.iter().enumerate() {
+                        if k >= SETTLE_STEPS {
+                            peaks[j][o] = peaks[j][o].max(diff.abs() / dt.powi(o as i32 + 1));
+                        }
+                    }
+                }
+            }
+            self.speed_caps.push(self.limits.speed_cap(&peaks[..n]));
+        }
+        Ok(())
+    }
+
+    /// Joints commanded.
+    pub fn joint_count(&self) -> usize {
         self.limits.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.limits.len == 0
+    fn len(&self) -> usize {
+        self.limits.len
     }
 
     pub fn joint_names(&self) -> &[String] {
         &self.joint_names
-    }
-
-    pub fn network(&self) -> &Network {
-        &self.net
     }
 
     pub fn limits(&self) -> &JointLimits {
@@ -226,18 +372,29 @@ impl Controller {
         &self.rest[..self.len()]
     }
 
-    /// Posture at the first step of motif `m`, configured joint order.
-    pub fn start_posture(&self, m: usize) -> &[f64] {
-        &self.start_posture[m][..self.len()]
+    /// Ticks on which the tracker found no new plan and followed its last one.
+    pub fn tracker_failures(&self) -> u64 {
+        self.tracker.failures()
+    }
+
+    /// The highest speed at which motif `m` keeps its shape within the limits.
+    pub fn speed_cap(&self, m: usize) -> f64 {
+        self.speed_caps[m]
     }
 
     /// The last commanded posture.
-    pub fn posture(&self) -> &[f64] {
-        &self.q[..self.len()]
+    pub fn posture(&self) -> [f64; MAX_JOINTS] {
+        self.tracker.state().position
     }
 
     pub fn phase(&self) -> Phase {
-        match self.activity {
+        if self.waiting {
+            return Phase::Waiting;
+        }
+        if self.tracker.stopping() {
+            return Phase::Holding;
+        }
+        match self.labels[1] {
             Activity::Rest => Phase::Idle,
             Activity::Hold => Phase::Holding,
             _ if self.seq.stopping() => Phase::Stopping,
@@ -247,7 +404,7 @@ impl Controller {
     }
 
     fn motif(&self) -> Option<u16> {
-        match self.activity {
+        match self.labels[1] {
             Activity::Prep { motif } | Activity::Motif { motif } => Some(motif),
             _ => None,
         }
@@ -263,25 +420,62 @@ impl Controller {
     /// Applies a command at the time of the last tick. `id` is echoed in the
     /// status so the sender can match the outcome.
     pub fn command(&mut self, id: u64, cmd: Command) -> Result<(), RejectReason> {
-        let result = self
-            .seq
-            .command(cmd, self.moving())
-            .map(|action| match action {
-                Action::Prepare(m) => {
-                    let from = self.q;
-                    self.start_prep(m, &from, 0.0);
+        let moving = self.moving() && !self.waiting;
+        let result = self.seq.command(cmd, moving).map(|action| match action {
+            Action::Prepare(m) if self.waiting => self.pending = Some(m),
+            Action::Prepare(m) => {
+                // A new motion clears a fault: the operator has seen it.
+                self.fault = None;
+                if let Some(s) = &mut self.supervisor {
+                    s.clear();
                 }
-                Action::Hold => self.hold_at(self.q),
-                Action::Stop | Action::Nothing => {}
-            });
+                self.start_prep(m);
+            }
+            Action::Hold if self.waiting => self.pending = None,
+            Action::Hold => self.brake_to_hold(),
+            Action::Stop | Action::Nothing => {}
+        });
         self.last_command = Some((id, result));
         result
     }
 
-    /// Records a command that never reached the controller (e.g. the channel
-    /// was full), so status reports it like any other outcome.
-    pub fn note_rejected(&mut self, id: u64, reason: RejectReason) {
-        self.last_command = Some((id, Err(reason)));
+    /// The robot's measured joint positions (configured order), as of the
+    /// next tick. The first one ends the wait and is where motion starts.
+    pub fn measure(&mut self, positions: &[f64; MAX_JOINTS]) {
+        if self.supervisor.is_none() {
+            return;
+        }
+        if self.waiting {
+            let mut q = *positions;
+            let l = &self.limits;
+            for j in 0..l.len {
+                // A robot resting on a limit may read a hair beyond it; the
+                // tracker must start inside.
+                q[j] = q[j].clamp(l.lower[j], l.upper[j]);
+            }
+            self.waiting = false;
+            self.start_at(&q);
+            if let Some(m) = self.pending.take() {
+                self.start_prep(m);
+            }
+        }
+        self.measured = Some(*positions);
+    }
+
+    /// Standing still at `q`: network at rest, offset bridging the two.
+    fn start_at(&mut self, q: &[f64; MAX_JOINTS]) {
+        let n = self.len();
+        self.state.x.fill(0.0);
+        let rest = JointState3::at_rest(*q);
+        self.tracker.reset(&rest);
+        self.spline = Spline::through(&rest, self.dt, n);
+        let mut y = [0.0; MAX_JOINTS];
+        self.network_posture(&mut y);
+        for j in 0..n {
+            self.offset[j] = q[j] - y[j];
+        }
+        self.activity = Activity::Rest;
+        self.labels = [Activity::Rest; 4];
     }
 
     /// Advances to controller time `t` (seconds, monotonic) and returns the
@@ -292,155 +486,259 @@ impl Controller {
             _ => 0.0,
         };
         self.last_t = Some(t);
-        let n = self.len();
-        let mut raw = self.y_b;
-        if self.moving() {
-            let (speed, halted) = self.seq.tick_speed(dt_real);
-            self.phase_time += dt_real * speed;
-            self.advance(t, speed);
-            if self.moving() {
-                let frac = ((self.phase_time - f64::from(self.k.saturating_sub(1)) * self.dt)
-                    / self.dt)
-                    .clamp(0.0, 1.0);
-                for ((r, a), b) in raw.iter_mut().zip(&self.y_a).zip(&self.y_b).take(n) {
-                    *r = a + frac * (b - a);
-                }
-                if halted {
-                    self.hold_at(raw);
-                }
-            } else {
-                raw = self.y_b;
-            }
+        self.ticks += 1;
+        if self.waiting {
+            return self.sample(t, &self.tracker.state());
         }
-        let mut qn = [0.0; MAX_JOINTS];
-        if self
-            .limits
-            .apply(&raw[..n], &self.q[..n], dt_real, &mut qn[..n])
+        self.supervise(t);
+
+        let target = if self.seq.stopping() {
+            0.0
+        } else {
+            match self.activity {
+                Activity::Prep { motif } | Activity::Motif { motif } => {
+                    self.seq.speed().min(self.speed_caps[usize::from(motif)])
+                }
+                _ => self.seq.speed(),
+            }
+        };
+        let ramp = if self.seq.stopping() {
+            self.stop_time
+        } else {
+            SPEED_RAMP_TIME
+        };
+        self.speed.head_for(target, ramp);
+        let speed = self.speed.advance(dt_real);
+        if self.seq.stopping() && self.speed.halted() {
+            // Motif time has stopped: hold where the reference stands.
+            self.seq.halt();
+            let here = self.spline.eval(0.0, self.len()).position;
+            self.spline = Spline::through(&JointState3::at_rest(here), self.dt, self.len());
+            self.rebase_offset();
+            self.activity = Activity::Hold;
+            self.labels = [Activity::Hold; 4];
+        }
+
+        self.spline.u += dt_real * speed / self.dt;
+        let mut budget = MAX_CATCH_UP;
+        while self.spline.u >= 1.0 && budget > 0 {
+            self.spline.u -= 1.0;
+            budget -= 1;
+            self.step();
+        }
+        // A stall beyond the budget delays the motif instead.
+        self.spline.u = self.spline.u.min(1.0 - f64::EPSILON);
+
+        let reference = self.spline.eval(self.speed.value() / self.dt, self.len());
+        let cmd = self.tracker.step(&reference);
+        if !self.tracker.stopping()
+            && (0..self.len())
+                .any(|j| (cmd.position[j] - reference.position[j]).abs() > LIMITED_EPS)
         {
             self.limited_ticks += 1;
         }
-        for ((v, new), old) in self.v.iter_mut().zip(&qn).zip(&self.q).take(n) {
-            *v = if dt_real > 0.0 {
-                (new - old) / dt_real
-            } else {
-                0.0
-            };
+        if self.tracker.stopping() && self.tracker.stopped() {
+            // The stop is done: hold here, network frozen, ready to resume.
+            let rest = JointState3::at_rest(cmd.position);
+            self.tracker.reset(&rest);
+            self.spline = Spline::through(&rest, self.dt, self.len());
+            self.rebase_offset();
         }
-        self.q = qn;
-        self.ticks += 1;
+        self.sample(t, &cmd)
+    }
+
+    fn sample(&mut self, t: f64, s: &JointState3) -> Sample {
+        let label = (self.phase(), self.motif());
+        if self.published != Some(label) {
+            self.published = Some(label);
+            self.phase_started = t;
+        }
         Sample {
             seq: self.ticks,
             t,
-            len: n,
-            position: self.q,
-            velocity: self.v,
-            phase: self.phase(),
-            motif: self.motif(),
+            len: self.len(),
+            position: s.position,
+            velocity: s.velocity,
+            acceleration: s.acceleration,
+            phase: label.0,
+            motif: label.1,
         }
     }
 
-    /// Steps the network over every step boundary the activity time crossed.
-    fn advance(&mut self, t: f64, speed: f64) {
-        let mut budget = MAX_CATCH_UP;
-        while self.moving() && self.phase_time >= f64::from(self.k) * self.dt && budget > 0 {
-            if self.k >= self.total {
-                self.phase_time -= f64::from(self.total) * self.dt;
-                let started = if speed > 0.0 {
-                    t - self.phase_time / speed
-                } else {
-                    t
-                };
-                self.finish_activity(started);
-                continue;
-            }
-            budget -= 1;
-            self.y_a = self.y_b;
-            self.step_network();
+    fn supervise(&mut self, t: f64) {
+        let commanded = self.tracker.state().position;
+        let measured = self.measured.take();
+        let lost_already = self
+            .fault
+            .is_some_and(|f| f.fault == FaultCode::JointStatesLost);
+        let Some(sup) = &mut self.supervisor else {
+            return;
+        };
+        let mut trip = measured.and_then(|m| sup.measured(t, &m, &commanded));
+        if !lost_already {
+            trip = trip.or_else(|| sup.check_age(t));
         }
-    }
-
-    fn step_network(&mut self) {
-        match self.activity {
-            Activity::Prep { motif } => {
-                self.state
-                    .step_prep(&self.net, usize::from(motif), self.prep_alpha)
-            }
-            Activity::Motif { motif } => self.state.step_motif(&self.net, usize::from(motif)),
-            _ => return,
-        }
-        self.k += 1;
-        self.network_steps += 1;
-        let mut y = [0.0; MAX_JOINTS];
-        if self.network_posture(&mut y) {
-            self.y_b = y;
-        } else {
-            self.fault = Some(FaultCode::NonFiniteOutput);
+        let Some(trip) = trip else {
+            return;
+        };
+        sup.clear();
+        // A persisting condition trips again only when it would stop motion.
+        if self.fault.is_none_or(|f| f.fault != trip.fault) || self.moving() {
+            self.fault = Some(trip);
             self.faults += 1;
             self.seq.halt();
-            self.hold_at(self.q);
+            self.brake_to_hold();
         }
     }
 
-    fn finish_activity(&mut self, started: f64) {
+    /// One network step of the current activity; its sample joins the spline.
+    fn step(&mut self) {
+        let mut label = self.activity;
         match self.activity {
+            Activity::Rest | Activity::Hold => {}
             Activity::Prep { motif } => {
-                self.activity = Activity::Motif { motif };
-                self.total = self.net.motifs[usize::from(motif)].steps as u32;
-                self.k = 0;
-                self.phase_started = started;
-                self.step_network();
-            }
-            Activity::Motif { .. } => match self.seq.next_motif() {
-                Some(next) => {
-                    let from = self.y_b;
-                    let carry = self.phase_time;
-                    self.start_prep(next, &from, carry);
-                    self.phase_started = started;
+                let p = self.prep;
+                let g = smoothstep((self.k + 1) as f32 / p.gate_steps.max(1) as f32);
+                self.state
+                    .step_blend(&self.net, p.from, usize::from(motif), p.alpha, g);
+                let decay = 1.0 - f64::from(p.alpha * g);
+                self.offset.iter_mut().for_each(|o| *o *= decay);
+                self.k += 1;
+                if self.k >= self.total {
+                    self.activity = Activity::Motif { motif };
+                    self.k = 0;
+                    self.total = self.net.motifs[usize::from(motif)].steps as u32;
                 }
-                None => self.hold_at(self.y_b),
-            },
-            _ => {}
+            }
+            Activity::Motif { motif } => {
+                self.state.step_motif(&self.net, usize::from(motif));
+                let decay = 1.0 - f64::from(self.net.alpha());
+                self.offset.iter_mut().for_each(|o| *o *= decay);
+                self.k += 1;
+                if self.k >= self.total {
+                    match self.seq.next_motif() {
+                        Some(next) => {
+                            let from = *self.spline.newest();
+                            let rate = self.speed.value() / self.dt;
+                            let mut v = [0.0; MAX_JOINTS];
+                            for j in 0..self.len() {
+                                v[j] = (self.spline.points[3][j] - self.spline.points[2][j]) * rate;
+                            }
+                            self.plan_prep(next, &from, &v, Dynamics::Motif(usize::from(motif)));
+                        }
+                        None => self.activity = Activity::Hold,
+                    }
+                }
+            }
         }
+        if matches!(label, Activity::Prep { .. } | Activity::Motif { .. }) {
+            self.network_steps += 1;
+        }
+        let mut y = [0.0; MAX_JOINTS];
+        if self.network_posture(&mut y) {
+            for j in 0..self.len() {
+                y[j] += self.offset[j];
+            }
+        } else {
+            self.fault = Some(Trip {
+                fault: FaultCode::NonFiniteOutput,
+                joint: None,
+            });
+            self.faults += 1;
+            self.seq.halt();
+            self.brake_to_hold();
+            y = *self.spline.newest();
+            label = Activity::Hold;
+        }
+        if matches!(self.activity, Activity::Rest | Activity::Hold) && label == self.activity {
+            // Frozen network: repeat the last sample so the spline settles on it.
+            y = *self.spline.newest();
+        }
+        self.spline.push(&y);
+        self.labels.copy_within(1..4, 0);
+        self.labels[3] = label;
     }
 
-    /// Starts the transition toward motif `m` from posture `from`, stretched
-    /// in time so that its joint speeds respect the limits.
-    fn start_prep(&mut self, m: u16, from: &[f64; MAX_JOINTS], carry: f64) {
+    /// A motion command: prepare `m` from the commanded state, whatever
+    /// the network was doing.
+    fn start_prep(&mut self, m: u16) {
         if self.state.x.iter().any(|x| !x.is_finite()) {
-            // After a fault the state is unusable; restart from rest and let
-            // the rate limit carry the posture over.
+            // After a fault the state is unusable; restart from rest.
             self.state.x.fill(0.0);
         }
-        let n = self.len();
-        let s = self
-            .limits
-            .prep_stretch(
-                &from[..n],
-                &self.start_posture[usize::from(m)][..n],
-                self.tau,
-                self.seq.speed(),
-            )
-            .min(MAX_STRETCH);
-        self.stretch = s;
-        self.prep_alpha = self.net.alpha() / s as f32;
-        self.total = (f64::from(self.prep_steps) * s).ceil() as u32;
-        self.activity = Activity::Prep { motif: m };
-        self.k = 0;
-        self.phase_time = carry;
-        self.phase_started = self.last_t.unwrap_or(0.0);
-        self.y_b = *from;
-        self.step_network();
-        self.y_a = *from;
+        let from = match self.activity {
+            Activity::Motif { motif } => Dynamics::Motif(usize::from(motif)),
+            Activity::Prep { motif } => Dynamics::Prep(usize::from(motif), self.prep.alpha),
+            Activity::Rest | Activity::Hold => Dynamics::Still,
+        };
+        let from = if self.tracker.stopping() {
+            // Braking: the outgoing dynamics no longer drive the arm.
+            Dynamics::Still
+        } else {
+            from
+        };
+        let st = self.tracker.state();
+        self.tracker.reset(&st);
+        let speed = self.speed.value();
+        let h = if speed > 0.0 { self.dt / speed } else { 0.0 };
+        self.spline = Spline::through(&st, h, self.len());
+        self.rebase_offset();
+        self.labels = [Activity::Prep { motif: m }; 4];
+        self.plan_prep(m, &st.position, &st.velocity, from);
     }
 
-    fn hold_at(&mut self, posture: [f64; MAX_JOINTS]) {
-        self.activity = Activity::Hold;
-        self.y_a = posture;
-        self.y_b = posture;
+    /// The offset that makes the network's next sample continue from the
+    /// spline's newest point.
+    fn rebase_offset(&mut self) {
+        let mut y = [0.0; MAX_JOINTS];
+        if self.network_posture(&mut y) {
+            for j in 0..self.len() {
+                self.offset[j] = self.spline.points[3][j] - y[j];
+            }
+        }
+    }
+
+    /// Times the preparation toward `m` from posture `from` moving at `v`.
+    fn plan_prep(
+        &mut self,
+        m: u16,
+        from: &[f64; MAX_JOINTS],
+        v: &[f64; MAX_JOINTS],
+        dynamics: Dynamics,
+    ) {
+        let n = self.len();
+        let to = self.start_posture[usize::from(m)];
+        let speed = self
+            .seq
+            .speed()
+            .min(self.speed_caps[usize::from(m)])
+            .max(1e-3);
+        let stretch = self
+            .limits
+            .prep_stretch(&from[..n], &to[..n], self.tau, speed)
+            .min(MAX_STRETCH);
+        let mut v_to = [0.0; MAX_JOINTS];
+        for j in 0..n {
+            v_to[j] = (to[j] - from[j]) * speed / (self.tau * stretch);
+        }
+        let blend = self.limits.blend_time(&v[..n], &v_to[..n]).min(MAX_BLEND);
+        let gate_steps = ((blend * speed / self.dt).ceil() as u32).max(1);
+        self.prep = PrepPlan {
+            alpha: self.net.alpha() / stretch as f32,
+            stretch,
+            gate_steps,
+            from: dynamics,
+        };
+        self.total = (f64::from(self.prep_steps) * stretch).ceil() as u32 + gate_steps / 2;
+        self.activity = Activity::Prep { motif: m };
         self.k = 0;
-        self.total = 0;
-        self.phase_time = 0.0;
-        self.phase_started = self.last_t.unwrap_or(0.0);
+    }
+
+    /// Brake to a standstill (jerk-limited, time-optimal) and hold there.
+    fn brake_to_hold(&mut self) {
+        self.activity = Activity::Hold;
+        self.labels = [Activity::Hold; 4];
+        self.tracker.stop();
     }
 
     /// Current network output in physical units and configured joint order;
@@ -457,32 +755,43 @@ impl Controller {
         finite
     }
 
-    /// Stop now and hold the last commanded posture (shutdown, watchdog).
+    /// Brake to a hold now (shutdown, watchdog).
     pub fn hold(&mut self) {
         self.seq.halt();
-        self.hold_at(self.q);
+        self.pending = None;
+        if !self.waiting {
+            self.brake_to_hold();
+        }
     }
 
     /// A `Copy` view for status messages; timing is filled in by the loop.
     pub fn snapshot(&self) -> StatusSnapshot {
         let progress = match self.activity {
             Activity::Prep { .. } | Activity::Motif { .. } if self.total > 0 => {
-                (self.phase_time / (f64::from(self.total) * self.dt)).clamp(0.0, 1.0)
+                (f64::from(self.k) / f64::from(self.total)).clamp(0.0, 1.0)
             }
             _ => 0.0,
         };
+        let motif = self.motif();
         StatusSnapshot {
             t: self.last_t.unwrap_or(0.0),
             phase: self.phase(),
-            motif: self.motif(),
+            motif,
             progress,
             phase_started: self.phase_started,
-            prep_stretch: self.stretch,
+            prep_stretch: self.prep.stretch,
             queue: *self.seq.queue(),
             speed: self.seq.speed(),
-            fault: self.fault,
+            effective_speed: self.speed.value(),
+            speed_cap: motif.map(|m| self.speed_caps[usize::from(m)]),
+            fault: self.fault.map(|f| f.fault),
+            fault_joint: self.fault.and_then(|f| f.joint),
             faults: self.faults,
             limited_ticks: self.limited_ticks,
+            tracking_error: self
+                .supervisor
+                .as_ref()
+                .map(|s| s.error[..self.len()].iter().copied().fold(0.0, f64::max)),
             last_command: self.last_command,
             loop_fault: None,
             timing: Default::default(),
@@ -494,4 +803,37 @@ impl Controller {
     pub fn inject_nan_for_test(&mut self) {
         self.state.x.fill(f32::NAN);
     }
+}
+
+fn smoothstep(x: f32) -> f32 {
+    let x = x.clamp(0.0, 1.0);
+    x * x * (3.0 - 2.0 * x)
+}
+
+fn supervision_config(
+    s: &SupervisionSettings,
+    n: usize,
+) -> Result<SupervisionConfig, ControlError> {
+    let bad = |m: String| ControlError::InvalidParam {
+        name: "path_tolerance",
+        message: m,
+    };
+    let mut tol = [0.0; MAX_JOINTS];
+    match s.path_tolerance.len() {
+        1 => tol[..n].fill(s.path_tolerance[0]),
+        k if k == n => tol[..n].copy_from_slice(&s.path_tolerance),
+        k => {
+            return Err(bad(format!(
+                "{k} values; give one for every joint or one per joint ({n})"
+            )))
+        }
+    }
+    if tol[..n].iter().any(|t| !(t.is_finite() && *t >= 0.0)) {
+        return Err(bad("values must be finite and ≥ 0 (0 = unchecked)".into()));
+    }
+    Ok(SupervisionConfig {
+        path_tolerance: tol,
+        window: s.window,
+        timeout: s.timeout,
+    })
 }

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::{library::LibraryError, robot::ArmError};
+use crate::{
+    library::LibraryError,
+    robot::{ArmError, JointLimitsError},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -24,6 +27,8 @@ pub enum ControlError {
     Library(#[from] LibraryError),
     #[error(transparent)]
     Arm(#[from] ArmError),
+    #[error(transparent)]
+    JointLimits(#[from] JointLimitsError),
     #[error("joint configuration: {0}")]
     Joints(String),
     #[error("control loop thread: {0}")]

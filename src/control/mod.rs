@@ -10,19 +10,25 @@ pub mod controller;
 pub mod error;
 pub mod limits;
 pub mod params;
+pub mod reference;
 pub mod rt_loop;
 pub mod sample;
 pub mod sequencer;
 pub mod status;
+pub mod supervision;
 pub mod timing;
+pub mod tracker;
 
 pub use commands::{Command, CommandError, CommandParser, MotifQueue, MAX_QUEUE};
-pub use controller::Controller;
+pub use controller::{Controller, ControllerConfig, SupervisionSettings};
 pub use error::ControlError;
-pub use limits::JointLimits;
+pub use limits::{JointLimits, LimitMeter};
 pub use params::Params;
-pub use rt_loop::{spawn_loop, wait_until, LoopConfig, LoopHandle, LoopInput, LoopReport};
+pub use rt_loop::{
+    spawn_loop, wait_until, LoopChannels, LoopConfig, LoopHandle, LoopInput, LoopReport, Measured,
+};
 pub use sample::{Sample, MAX_JOINTS};
 pub use sequencer::{FaultCode, Phase, RejectReason};
 pub use status::{motifs_json, status_json, CommandRecord, NodeStatus, StatusSnapshot};
 pub use timing::{Histogram, TimingStats, TimingSummary};
+pub use tracker::JointState3;

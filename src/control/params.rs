@@ -8,12 +8,18 @@ use serde_norway::{Mapping, Value};
 
 use super::{
     commands::{CommandParser, DEFAULT_MAX_COMMAND_BYTES},
+    controller::{ControllerConfig, SupervisionSettings},
     error::ControlError,
     rt_loop::LoopConfig,
 };
+use crate::robot::JointLimitsFile;
 
 /// Node name under which the params file keeps our parameters.
 pub const NODE_NAME: &str = "motif_controller";
+
+/// Default path tolerance (rad): about 3× the largest tracking error the
+/// simulated arm shows in the demo (docs/running.md, "Supervision").
+pub const DEFAULT_PATH_TOLERANCE: f64 = 0.15;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -21,6 +27,8 @@ pub struct Params {
     /// Library directory (manifest.yaml + weights.safetensors).
     pub library: PathBuf,
     pub urdf: PathBuf,
+    /// ros2_control-style `joint_limits` YAML: acceleration and jerk limits.
+    pub joint_limits: PathBuf,
     /// Commanded joints in output order; empty = the library's outputs.
     pub joint_names: Vec<String>,
     pub loop_rate_hz: f64,
@@ -54,6 +62,19 @@ pub struct Params {
     pub max_command_bytes: usize,
     /// Motifs published on `~/sequence` at start-up (empty = start idle).
     pub autostart: String,
+    /// The robot's measured joint states.
+    pub joint_states_topic: String,
+    /// Command nothing until a joint state has arrived, then start from it;
+    /// `false`: start from the library's rest posture (no robot).
+    pub wait_for_joint_states: bool,
+    /// Per-joint |measured − commanded| bound (rad): one value or one per joint; 0 = off.
+    pub path_tolerance: Vec<f64>,
+    /// Seconds a path-tolerance violation must last before the node holds.
+    pub path_tolerance_window: f64,
+    /// Seconds without a joint state before the node holds (0 = off).
+    pub joint_states_timeout: f64,
+    /// Stamp messages with `/clock` (simulation time) instead of the wall clock.
+    pub use_sim_time: bool,
 }
 
 impl Default for Params {
@@ -61,6 +82,7 @@ impl Default for Params {
         Self {
             library: "models/default".into(),
             urdf: "urdf/arm.urdf".into(),
+            joint_limits: "config/joint_limits.yaml".into(),
             joint_names: Vec::new(),
             loop_rate_hz: 1000.0,
             preparation_tau: 0.0,
@@ -80,6 +102,12 @@ impl Default for Params {
             stall_timeout: 0.5,
             max_command_bytes: DEFAULT_MAX_COMMAND_BYTES,
             autostart: String::new(),
+            joint_states_topic: "/joint_states".into(),
+            wait_for_joint_states: true,
+            path_tolerance: vec![DEFAULT_PATH_TOLERANCE],
+            path_tolerance_window: 0.1,
+            joint_states_timeout: 0.25,
+            use_sim_time: false,
         }
     }
 }
@@ -100,6 +128,33 @@ impl Params {
             status_period: std::time::Duration::from_secs_f64(1.0 / self.status_rate_hz),
             watchdog: std::time::Duration::from_secs_f64(self.watchdog_ms * 1e-3),
         }
+    }
+
+    /// These parameters for a run without a robot: nothing measured, start
+    /// from the rest posture (visualisation, tests, benches).
+    pub fn without_robot(&self) -> Self {
+        Self {
+            wait_for_joint_states: false,
+            ..self.clone()
+        }
+    }
+
+    /// The control core's configuration; reads the joint-limits file.
+    pub fn controller_config(&self) -> Result<ControllerConfig, ControlError> {
+        Ok(ControllerConfig {
+            joint_names: self.joint_names.clone(),
+            joint_limits: JointLimitsFile::load(&self.joint_limits)?,
+            velocity_limit_scale: self.velocity_limit_scale,
+            period: 1.0 / self.loop_rate_hz,
+            speed: self.speed,
+            stop_time: self.stop_time,
+            preparation_tau: self.preparation_tau,
+            supervision: self.wait_for_joint_states.then(|| SupervisionSettings {
+                path_tolerance: self.path_tolerance.clone(),
+                window: self.path_tolerance_window,
+                timeout: self.joint_states_timeout,
+            }),
+        })
     }
 
     /// A command parser for these motifs with this node's speed and size bounds.
@@ -226,6 +281,31 @@ impl Params {
         if self.trajectory_decimation == 0 {
             return Err(invalid("trajectory_decimation", "must be at least 1"));
         }
+        if self.path_tolerance.is_empty()
+            || self
+                .path_tolerance
+                .iter()
+                .any(|t| !(t.is_finite() && *t >= 0.0))
+        {
+            return Err(invalid(
+                "path_tolerance",
+                format!(
+                    "{:?}: give one value or one per joint, each finite and ≥ 0 (0 = off)",
+                    self.path_tolerance
+                ),
+            ));
+        }
+        for (name, v) in [
+            ("path_tolerance_window", self.path_tolerance_window),
+            ("joint_states_timeout", self.joint_states_timeout),
+        ] {
+            if !(v.is_finite() && (0.0..=60.0).contains(&v)) {
+                return Err(invalid(name, format!("{v} s is not in [0, 60]")));
+            }
+        }
+        if self.joint_states_topic.trim().is_empty() {
+            return Err(invalid("joint_states_topic", "must not be empty"));
+        }
         Ok(())
     }
 }
@@ -258,10 +338,6 @@ fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
             return Err(bad(format!("`{key}.ros__parameters` is not a mapping")));
         };
         for (k, v) in params {
-            // Set for every node by launch files; this node has no simulated clock.
-            if k.as_str() == Some("use_sim_time") {
-                continue;
-            }
             merged.insert(k.clone(), v.clone());
         }
         found = true;

@@ -22,7 +22,7 @@ use super::{
     controller::Controller,
     error::ControlError,
     sample::Sample,
-    sequencer::FaultCode,
+    sequencer::{FaultCode, Phase},
     status::StatusSnapshot,
     timing::{TimingStats, TimingSummary},
 };
@@ -44,6 +44,22 @@ pub struct LoopConfig {
 #[derive(Debug, Clone, Copy)]
 pub enum LoopInput {
     Command(u64, Command),
+}
+
+/// The robot's measured joint positions, mapped to the configured joint
+/// order on the transport side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub position: [f64; crate::control::MAX_JOINTS],
+}
+
+/// The loop's ends of its bounded channels.
+pub struct LoopChannels {
+    pub commands: Receiver<LoopInput>,
+    /// The newest waiting measurement is used each tick; older ones are dropped.
+    pub measured: Receiver<Measured>,
+    pub samples: Sender<Sample>,
+    pub status: Sender<StatusSnapshot>,
 }
 
 pub struct LoopHandle {
@@ -116,9 +132,7 @@ pub fn wait_until(deadline: Instant, spin: Duration) {
 pub fn spawn_loop(
     mut controller: Controller,
     config: LoopConfig,
-    commands: Receiver<LoopInput>,
-    samples: Sender<Sample>,
-    status: Sender<StatusSnapshot>,
+    channels: LoopChannels,
 ) -> Result<LoopHandle, ControlError> {
     let flags = Arc::new(Flags {
         stop: AtomicBool::new(false),
@@ -134,15 +148,7 @@ pub fn spawn_loop(
             // thread's start-up delay.
             let start = Instant::now();
             let _ = epoch_tx.send(SystemTime::now());
-            run(
-                &mut controller,
-                start,
-                config,
-                &commands,
-                &samples,
-                &status,
-                &flags2,
-            )
+            run(&mut controller, start, config, &channels, &flags2)
         })
         .map_err(|e| ControlError::Thread(format!("spawn: {e}")))?;
     let epoch = epoch_rx
@@ -159,11 +165,10 @@ fn run(
     ctl: &mut Controller,
     start: Instant,
     config: LoopConfig,
-    commands: &Receiver<LoopInput>,
-    samples: &Sender<Sample>,
-    status: &Sender<StatusSnapshot>,
+    ch: &LoopChannels,
     flags: &Flags,
 ) -> LoopReport {
+    let (commands, samples, status) = (&ch.commands, &ch.samples, &ch.status);
     let mut stats = TimingStats::default();
     let mut k: u64 = 0;
     let mut next_status = start;
@@ -186,6 +191,9 @@ fn run(
                 }
                 Err(_) => break,
             }
+        }
+        if let Some(m) = ch.measured.try_iter().last() {
+            ctl.measure(&m.position);
         }
         let sample = ctl.tick((woke - start).as_secs_f64());
         if let Err(TrySendError::Full(_)) = samples.try_send(sample) {
@@ -214,10 +222,24 @@ fn run(
             k += (late.as_nanos() / config.period.as_nanos().max(1)) as u64;
         }
     }
+    // A jerk-limited stop, ticked out at the loop rate: ending with a
+    // frozen command while the arm moves is what faults a real robot.
     ctl.hold();
-    let t = (Instant::now() - start).as_secs_f64();
-    let final_sample = ctl.tick(t);
+    let mut final_sample = ctl.tick((Instant::now() - start).as_secs_f64());
     let _ = samples.try_send(final_sample);
+    while final_sample.phase == Phase::Holding
+        && final_sample.velocities().iter().any(|v| *v != 0.0)
+    {
+        k += 1;
+        let Some(deadline) = deadline_at(start, config.period, k) else {
+            break;
+        };
+        wait_until(deadline, config.spin);
+        final_sample = ctl.tick((Instant::now() - start).as_secs_f64());
+        if samples.try_send(final_sample).is_err() {
+            stats.samples_dropped += 1;
+        }
+    }
     let mut final_status = ctl.snapshot();
     final_status.loop_fault = loop_fault;
     final_status.timing = stats.summary();

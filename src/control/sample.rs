@@ -16,8 +16,10 @@ pub struct Sample {
     pub len: usize,
     /// Joint positions in the configured joint order (rad).
     pub position: [f64; MAX_JOINTS],
-    /// Commanded joint velocities (rad/s), the finite difference of `position`.
+    /// Commanded joint velocities (rad/s).
     pub velocity: [f64; MAX_JOINTS],
+    /// Commanded joint accelerations (rad/s²).
+    pub acceleration: [f64; MAX_JOINTS],
     pub phase: Phase,
     /// Index of the motif being prepared for or executed.
     pub motif: Option<u16>,
@@ -30,5 +32,14 @@ impl Sample {
 
     pub fn velocities(&self) -> &[f64] {
         &self.velocity[..self.len]
+    }
+
+    pub fn accelerations(&self) -> &[f64] {
+        &self.acceleration[..self.len]
+    }
+
+    /// Nothing is commanded yet (waiting for the robot's joint states).
+    pub fn is_command(&self) -> bool {
+        self.phase != Phase::Waiting
     }
 }

@@ -11,14 +11,19 @@ use super::commands::{Command, MotifQueue};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// Started, no motif run yet: commanding the rest posture.
+    /// `wait_for_joint_states`: nothing is commanded until the robot's
+    /// measured posture has arrived.
+    #[serde(rename = "waiting_for_joint_states")]
+    Waiting,
+    /// Started, no motif run yet: commanding the start posture.
     Idle,
     /// Transition module driving toward the next motif's initial state.
     Preparing,
     Executing,
     /// `stop` received: the current motion is decelerating to a halt.
     Stopping,
-    /// Posture frozen (queue done, `hold`, `stop` finished, or a fault).
+    /// Braking to a standstill (the jerk-limited stop of `hold` or a fault),
+    /// then standing still (queue done, `stop` finished).
     Holding,
 }
 
@@ -30,6 +35,11 @@ pub enum FaultCode {
     NonFiniteOutput,
     /// A tick started later than the watchdog allows.
     LoopOverrun,
+    /// No measured joint state for longer than `joint_states_timeout`.
+    JointStatesLost,
+    /// A joint's measured position left `path_tolerance` for longer than
+    /// `path_tolerance_window`.
+    PathTolerance,
 }
 
 impl FaultCode {
@@ -39,6 +49,10 @@ impl FaultCode {
                 "network output was not finite; holding the last safe posture"
             }
             FaultCode::LoopOverrun => "control tick started later than the watchdog limit",
+            FaultCode::JointStatesLost => "joint states stopped arriving; decelerated to a hold",
+            FaultCode::PathTolerance => {
+                "measured joint position left the path tolerance; decelerated to a hold"
+            }
         }
     }
 }
@@ -72,29 +86,24 @@ pub enum Action {
     Stop,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct StopRamp {
-    /// Speed when the stop began.
-    from: f64,
-    /// Seconds of ramp left.
-    left: f64,
-}
+/// Seconds a speed change (a `speed` command, a motif's speed cap) takes.
+pub const SPEED_RAMP_TIME: f64 = 0.25;
 
 #[derive(Debug, Clone)]
 pub struct Sequencer {
     queue: MotifQueue,
+    /// The speed last commanded.
     speed: f64,
-    stop_time: f64,
-    stop: Option<StopRamp>,
+    /// `stop` received: motif time is slowing to a halt.
+    stopping: bool,
 }
 
 impl Sequencer {
-    pub fn new(speed: f64, stop_time: f64) -> Self {
+    pub fn new(speed: f64) -> Self {
         Self {
             queue: MotifQueue::new(),
             speed,
-            stop_time,
-            stop: None,
+            stopping: false,
         }
     }
 
@@ -102,19 +111,20 @@ impl Sequencer {
         &self.queue
     }
 
+    /// The commanded speed (the effective one may be capped or ramping).
     pub fn speed(&self) -> f64 {
         self.speed
     }
 
     pub fn stopping(&self) -> bool {
-        self.stop.is_some()
+        self.stopping
     }
 
     /// `moving`: a preparation or motif is under way.
     pub fn command(&mut self, cmd: Command, moving: bool) -> Result<Action, RejectReason> {
         match cmd {
             Command::Run(q) => {
-                self.stop = None;
+                self.stopping = false;
                 self.queue = q;
                 Ok(self
                     .queue
@@ -127,10 +137,10 @@ impl Sequencer {
                 if !self.queue.extend(q.as_slice()) {
                     return Err(RejectReason::QueueFull);
                 }
-                if moving && self.stop.is_none() {
+                if moving && !self.stopping {
                     Ok(Action::Nothing)
                 } else {
-                    self.stop = None;
+                    self.stopping = false;
                     Ok(self
                         .queue
                         .pop_front()
@@ -138,17 +148,14 @@ impl Sequencer {
                 }
             }
             Command::Hold => {
-                self.stop = None;
+                self.stopping = false;
                 self.queue.clear();
                 Ok(Action::Hold)
             }
             Command::Stop => {
                 self.queue.clear();
-                if moving && self.stop.is_none() {
-                    self.stop = Some(StopRamp {
-                        from: self.speed,
-                        left: self.stop_time,
-                    });
+                if moving && !self.stopping {
+                    self.stopping = true;
                     Ok(Action::Stop)
                 } else {
                     Ok(Action::Nothing)
@@ -163,37 +170,84 @@ impl Sequencer {
 
     /// The motif after the current one ends, if any.
     pub fn next_motif(&mut self) -> Option<u16> {
-        if self.stop.is_some() {
+        if self.stopping {
             return None;
         }
         self.queue.pop_front()
     }
 
-    /// Time scale for a tick of `dt` seconds: `(speed, halted)`. While
-    /// stopping, the speed ramps linearly to zero over `stop_time`; the
-    /// average over the tick is used so the distance covered matches the ramp.
-    pub fn tick_speed(&mut self, dt: f64) -> (f64, bool) {
-        let Some(ramp) = &mut self.stop else {
-            return (self.speed, false);
-        };
-        if ramp.left <= 0.0 || self.stop_time <= 0.0 {
-            self.stop = None;
-            return (0.0, true);
+    /// Ends any stop and clears the queue (halted, fault, hold).
+    pub fn halt(&mut self) {
+        self.stopping = false;
+        self.queue.clear();
+    }
+}
+
+/// The effective motif-time scale: it moves between values along a
+/// smoothstep (zero slope at both ends), so a speed change or a stop changes
+/// joint velocity without a step in acceleration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeedProfile {
+    from: f64,
+    to: f64,
+    elapsed: f64,
+    duration: f64,
+}
+
+fn smoothstep(x: f64) -> f64 {
+    let x = x.clamp(0.0, 1.0);
+    x * x * (3.0 - 2.0 * x)
+}
+
+impl SpeedProfile {
+    pub fn new(speed: f64) -> Self {
+        Self {
+            from: speed,
+            to: speed,
+            elapsed: 0.0,
+            duration: 0.0,
         }
-        let before = ramp.from * ramp.left / self.stop_time;
-        ramp.left = (ramp.left - dt).max(0.0);
-        let after = ramp.from * ramp.left / self.stop_time;
-        let halted = ramp.left <= 0.0;
-        if halted {
-            self.stop = None;
-        }
-        (0.5 * (before + after), halted)
     }
 
-    /// Ends any stop ramp (e.g. after a fault).
-    pub fn halt(&mut self) {
-        self.stop = None;
-        self.queue.clear();
+    pub fn value(&self) -> f64 {
+        if self.duration <= 0.0 {
+            return self.to;
+        }
+        self.from + (self.to - self.from) * smoothstep(self.elapsed / self.duration)
+    }
+
+    pub fn target(&self) -> f64 {
+        self.to
+    }
+
+    /// Head for `target` over `duration` seconds from the current value
+    /// (no-op if already heading there).
+    pub fn head_for(&mut self, target: f64, duration: f64) {
+        if target != self.to {
+            self.from = self.value();
+            self.to = target;
+            self.elapsed = 0.0;
+            self.duration = duration;
+        }
+    }
+
+    /// Jumps to `speed` (nothing is moving, so nothing can step).
+    pub fn set(&mut self, speed: f64) {
+        *self = Self::new(speed);
+    }
+
+    /// Advances `dt` seconds; returns the mean scale over them (so the motif
+    /// time covered matches the profile's integral).
+    pub fn advance(&mut self, dt: f64) -> f64 {
+        let before = self.value();
+        self.elapsed += dt;
+        let after = self.value();
+        0.5 * (before + after)
+    }
+
+    /// The profile has reached zero.
+    pub fn halted(&self) -> bool {
+        self.to == 0.0 && self.value() == 0.0
     }
 }
 
@@ -203,32 +257,46 @@ mod tests {
 
     #[test]
     fn run_append_stop() {
-        let mut s = Sequencer::new(1.0, 0.5);
+        let mut s = Sequencer::new(1.0);
         let q = MotifQueue::from_slice(&[2, 3]).unwrap();
         assert_eq!(s.command(Command::Run(q), false), Ok(Action::Prepare(2)));
         assert_eq!(s.queue().as_slice(), &[3]);
         assert_eq!(s.command(Command::Append(q), true), Ok(Action::Nothing));
         assert_eq!(s.next_motif(), Some(3));
         assert_eq!(s.command(Command::Stop, true), Ok(Action::Stop));
-        assert!(s.queue().is_empty());
+        assert!(s.queue().is_empty() && s.stopping());
+        assert_eq!(s.next_motif(), None);
+        assert_eq!(s.command(Command::Append(q), true), Ok(Action::Prepare(2)));
+        assert!(!s.stopping());
+    }
+
+    #[test]
+    fn speed_profile_is_smooth_and_covers_its_integral() {
+        let mut p = SpeedProfile::new(1.0);
+        p.head_for(0.0, 0.5);
         let mut travelled = 0.0;
-        let mut halted = false;
-        for _ in 0..1000 {
-            let (v, h) = s.tick_speed(0.001);
+        let mut last = 1.0;
+        for _ in 0..600 {
+            let v = p.advance(0.001);
             travelled += v * 0.001;
-            if h {
-                halted = true;
-                break;
-            }
+            assert!(v <= last + 1e-12);
+            last = v;
         }
-        assert!(halted);
-        // Linear ramp from 1 to 0 over 0.5 s covers 0.25 s of motif time.
+        assert!(p.halted());
+        // A smoothstep from 1 to 0 over 0.5 s covers half of it.
         assert!((travelled - 0.25).abs() < 1e-3, "{travelled}");
+        // Re-targeting mid-way starts from the current value.
+        let mut p = SpeedProfile::new(1.0);
+        p.head_for(2.0, 1.0);
+        p.advance(0.5);
+        let mid = p.value();
+        p.head_for(0.5, 1.0);
+        assert_eq!(p.value(), mid);
     }
 
     #[test]
     fn queue_overflow_is_rejected_whole() {
-        let mut s = Sequencer::new(1.0, 0.5);
+        let mut s = Sequencer::new(1.0);
         let full = MotifQueue::from_slice(&[0; crate::control::MAX_QUEUE]).unwrap();
         s.command(Command::Run(full), false).unwrap();
         s.command(Command::Append(MotifQueue::from_slice(&[1]).unwrap()), true)

@@ -25,12 +25,21 @@ pub struct StatusSnapshot {
     /// Time stretch of the current or last preparation (1 = nominal).
     pub prep_stretch: f64,
     pub queue: MotifQueue,
+    /// Commanded speed.
     pub speed: f64,
-    /// Last fault of the controller (sticky).
+    /// Speed in effect: ramping, capped for the current motif, or slowing on `stop`.
+    pub effective_speed: f64,
+    /// Highest speed at which the current motif keeps its shape within the limits.
+    pub speed_cap: Option<f64>,
+    /// Current fault; a new motion command clears it.
     pub fault: Option<FaultCode>,
+    /// Joint and |error| of a path-tolerance fault.
+    pub fault_joint: Option<(u16, f64)>,
     pub faults: u64,
-    /// Ticks where position or velocity limits changed the sample.
+    /// Ticks on which the tracker, not the reference, shaped the sample.
     pub limited_ticks: u64,
+    /// Largest |measured − commanded| in the last measurement (rad).
+    pub tracking_error: Option<f64>,
     /// Id and outcome of the last command the loop handled.
     pub last_command: Option<(u64, Result<(), RejectReason>)>,
     /// Last fault of the loop itself (watchdog).
@@ -84,6 +93,16 @@ struct StatusJson<'a> {
     prep_stretch: f64,
     queue: Vec<&'a str>,
     speed: f64,
+    effective_speed: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed_cap: Option<f64>,
+    /// What the node is doing in words, for people and `motifctl`.
+    state: String,
+    fault: Option<FaultCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault_detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracking_error: Option<f64>,
     last_error: Option<String>,
     last_command: Option<&'a CommandRecord>,
     commands_accepted: u64,
@@ -108,14 +127,27 @@ pub struct NodeStatus {
     pub watchdog_seen: u64,
 }
 
-/// `~/status` JSON for `snap`; `wall_epoch` is the wall-clock time of controller time 0.
+/// `~/status` JSON for `snap`; `wall_epoch` is the wall-clock time of
+/// controller time 0, `names` the motifs and `joints` the joint names.
 pub fn status_json(
     snap: &StatusSnapshot,
     names: &[String],
+    joints: &[String],
     node: &NodeStatus,
     wall_epoch: f64,
 ) -> String {
     let name = |i: u16| names.get(usize::from(i)).map_or("?", String::as_str);
+    let fault_detail = snap.fault_joint.map(|(j, e)| {
+        format!(
+            "{}: |measured - commanded| = {e:.4} rad",
+            joints.get(usize::from(j)).map_or("?", String::as_str)
+        )
+    });
+    let state = match (snap.phase, snap.fault) {
+        (Phase::Waiting, _) => "waiting for joint states".to_string(),
+        (_, Some(f)) => format!("fault: {}", f.message()),
+        (p, _) => format!("{p:?}").to_lowercase(),
+    };
     let doc = StatusJson {
         stamp: wall_epoch + snap.t,
         phase: snap.phase,
@@ -125,6 +157,12 @@ pub fn status_json(
         prep_stretch: snap.prep_stretch,
         queue: snap.queue.as_slice().iter().map(|&i| name(i)).collect(),
         speed: snap.speed,
+        effective_speed: snap.effective_speed,
+        speed_cap: snap.speed_cap.filter(|c| c.is_finite()),
+        state,
+        fault: snap.fault,
+        fault_detail,
+        tracking_error: snap.tracking_error,
         last_error: node.last_error.clone(),
         last_command: node.last_command.as_ref(),
         commands_accepted: node.accepted,

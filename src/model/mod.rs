@@ -9,5 +9,6 @@ pub mod prep;
 
 pub use error::{ModelError, Result};
 pub use network::{
-    run_motif, run_prep, Drive, Motif, Network, OutputScaling, Preparation, Shared, State, Variant,
+    run_motif, run_prep, Drive, Dynamics, Motif, Network, OutputScaling, Preparation, Shared,
+    State, Variant,
 };

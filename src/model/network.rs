@@ -214,6 +214,16 @@ fn check_finite<'a>(what: String, mut v: impl Iterator<Item = &'a f32>) -> Resul
     }
 }
 
+/// The dynamics a network is running, for crossfades between them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dynamics {
+    /// The state stays where it is (at rest or holding).
+    Still,
+    Motif(usize),
+    /// Preparing toward a motif with this step size.
+    Prep(usize, f32),
+}
+
 /// Per-run buffers so that stepping allocates nothing.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -221,6 +231,8 @@ pub struct State {
     r: Array1<f32>,
     scratch: Array1<f32>,
     low_rank: Array1<f32>,
+    /// The outgoing motif's increment while a preparation fades in.
+    inc: Array1<f32>,
 }
 
 impl State {
@@ -235,6 +247,7 @@ impl State {
             r: Array1::zeros(n),
             scratch: Array1::zeros(n),
             low_rank: Array1::zeros(rank),
+            inc: Array1::zeros(n),
         }
     }
 
@@ -264,6 +277,36 @@ impl State {
         ndarray::Zip::from(&mut self.x)
             .and(&self.scratch)
             .for_each(|x, s| *x += alpha * (s - *x));
+        flush_denormals(self.x.view_mut());
+    }
+
+    /// A preparation toward `m` gated in with weight `g ∈ [0, 1]`: the state
+    /// moves by `g` times the preparatory step plus `1 − g` times the step of
+    /// the dynamics it replaces (`from`), so a switch of dynamics is a
+    /// crossfade, not a step in the output's velocity.
+    pub fn step_blend(&mut self, net: &Network, from: Dynamics, m: usize, alpha: f32, g: f32) {
+        if g >= 1.0 || from == Dynamics::Still {
+            // Blending with "stay still" only scales the preparatory step.
+            return self.step_prep(net, m, alpha * g.min(1.0));
+        }
+        self.inc.assign(&self.x);
+        match from {
+            Dynamics::Motif(p) => self.step_motif(net, p),
+            Dynamics::Prep(p, a) => self.step_prep(net, p, a),
+            Dynamics::Still => {}
+        }
+        // inc ← the outgoing step's Δx, and x back where it was.
+        ndarray::Zip::from(&mut self.inc)
+            .and(&mut self.x)
+            .for_each(|i, x| {
+                let d = *x - *i;
+                *x = *i;
+                *i = d;
+            });
+        self.step_prep(net, m, alpha * g);
+        ndarray::Zip::from(&mut self.x)
+            .and(&self.inc)
+            .for_each(|x, d| *x += (1.0 - g) * d);
         flush_denormals(self.x.view_mut());
     }
 

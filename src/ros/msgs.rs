@@ -196,6 +196,14 @@ pub struct JointTrajectory {
 
 ros_message!(JointTrajectory, "trajectory_msgs", "JointTrajectory");
 
+/// `rosgraph_msgs/Clock`: simulation time on `/clock` (`use_sim_time`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clock {
+    pub clock: Time,
+}
+
+ros_message!(Clock, "rosgraph_msgs", "Clock");
+
 #[cfg(test)]
 mod tests {
     use super::*;

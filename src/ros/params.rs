@@ -22,6 +22,7 @@ pub enum ParamValue {
     Double(f64),
     String(String),
     StringArray(Vec<String>),
+    DoubleArray(Vec<f64>),
 }
 
 /// Why a parameter cannot be changed at run time; the text the parameter
@@ -63,6 +64,10 @@ fn to_param(v: &Value) -> Option<ParamValue> {
         Value::Number(n) if n.is_i64() || n.is_u64() => ParamValue::Integer(n.as_i64()?),
         Value::Number(n) => ParamValue::Double(n.as_f64()?),
         Value::String(s) => ParamValue::String(s.clone()),
+        // An empty list is typed as a string array (`joint_names: []`).
+        Value::Array(items) if items.iter().all(Value::is_number) && !items.is_empty() => {
+            ParamValue::DoubleArray(items.iter().map(Value::as_f64).collect::<Option<_>>()?)
+        }
         Value::Array(items) => ParamValue::StringArray(
             items
                 .iter()

@@ -29,14 +29,14 @@ use futures::{
 };
 use r2r::{
     builtin_interfaces::msg as builtin, qos::DurabilityPolicy, qos::ReliabilityPolicy,
-    sensor_msgs::msg as sensor, std_msgs::msg as std_msg, trajectory_msgs::msg as trajectory,
-    Parameter, ParameterValue, QosProfile, WrappedTypesupport,
+    rosgraph_msgs::msg as rosgraph, sensor_msgs::msg as sensor, std_msgs::msg as std_msg,
+    trajectory_msgs::msg as trajectory, Parameter, ParameterValue, QosProfile, WrappedTypesupport,
 };
 
 use super::{
     error::RosError,
     msgs::{
-        Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
+        Clock, Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
         JointTrajectoryPoint, MultiArrayDimension, MultiArrayLayout, RosMessage, StringMsg, Time,
     },
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
@@ -190,6 +190,7 @@ fn to_r2r(value: &ParamValue) -> ParameterValue {
         ParamValue::Double(d) => ParameterValue::Double(*d),
         ParamValue::String(s) => ParameterValue::String(s.clone()),
         ParamValue::StringArray(a) => ParameterValue::StringArray(a.clone()),
+        ParamValue::DoubleArray(a) => ParameterValue::DoubleArray(a.clone()),
     }
 }
 
@@ -275,6 +276,7 @@ macro_rules! mirror {
 }
 
 mirror!(Time => builtin::Time { sec: copy, nanosec: copy });
+mirror!(Clock => rosgraph::Clock { clock: msg });
 mirror!(RosDuration => builtin::Duration { sec: copy, nanosec: copy });
 mirror!(Header => std_msg::Header { stamp: msg, frame_id: copy });
 mirror!(StringMsg => std_msg::String { data: copy });

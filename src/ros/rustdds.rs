@@ -159,6 +159,7 @@ fn to_ros2_client(value: &ParamValue) -> ParameterValue {
         ParamValue::Double(d) => ParameterValue::Double(*d),
         ParamValue::String(s) => ParameterValue::String(s.clone()),
         ParamValue::StringArray(a) => ParameterValue::StringArray(a.clone()),
+        ParamValue::DoubleArray(a) => ParameterValue::DoubleArray(a.clone()),
     }
 }
 

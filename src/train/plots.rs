@@ -481,6 +481,10 @@ pub struct Track {
     pub measured: Vec<Vec<f64>>,
     pub joint_names: Vec<String>,
     pub onsets: Vec<(f64, String)>,
+    /// Per sample, the largest |velocity|, |acceleration| and |jerk| over
+    /// the joints as a fraction of its limit (finite differences of the
+    /// commanded positions); drawn as a last panel when present.
+    pub limit_usage: Option<Vec<[f64; 3]>>,
 }
 
 /// One panel per joint: commanded (black) and measured (colour), motif onsets
@@ -492,13 +496,18 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
         return Err(PlotError::Empty("no samples to plot".into()));
     }
     let t_end = *track.times.last().expect("non-empty") as f32;
+    let extra = usize::from(track.limit_usage.is_some());
     let (root, body) = titled_canvas(
         path,
-        (1600, 70 + 150 * d as u32),
+        (1600, 70 + 150 * (d + extra) as u32),
         title,
         "black: commanded   colour: measured (simulated arm)   lines: motif onsets",
     )?;
-    for (j, panel) in body.split_evenly((d, 1)).iter().enumerate() {
+    let panels = body.split_evenly((d + extra, 1));
+    if let Some(usage) = &track.limit_usage {
+        limit_panel(path, &panels[d], &track.times, usage, t_end)?;
+    }
+    for (j, panel) in panels.iter().take(d).enumerate() {
         let column = |rows: &[Vec<f64>]| -> Vec<(f32, f32)> {
             track
                 .times
@@ -509,7 +518,7 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
         };
         let (cmd, meas) = (column(&track.commanded), column(&track.measured));
         let (lo, hi) = finite_range(cmd.iter().chain(&meas).map(|p| p.1));
-        let last = j + 1 == d;
+        let last = j + 1 == d && extra == 0;
         let mut chart = ChartBuilder::on(panel)
             .margin_left(10)
             .margin_right(20)
@@ -558,5 +567,61 @@ pub fn joint_tracking(path: &Path, title: &str, track: &Track) -> Result<(), Plo
             .map_err(draw_err(path))?;
     }
     root.present().map_err(draw_err(path))?;
+    Ok(())
+}
+
+/// The commanded stream's velocity, acceleration and jerk as fractions of
+/// their limits (worst joint per sample); 1 is the limit.
+fn limit_panel<DB: DrawingBackend>(
+    path: &Path,
+    panel: &DrawingArea<DB, plotters::coord::Shift>,
+    times: &[f64],
+    usage: &[[f64; 3]],
+    t_end: f32,
+) -> Result<(), PlotError> {
+    let mut chart = ChartBuilder::on(panel)
+        .margin_left(10)
+        .margin_right(20)
+        .margin_top(14)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f32..t_end, 0f32..1.1f32)
+        .map_err(draw_err(path))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .y_desc("share of limit")
+        .x_desc("time (s)")
+        .label_style((FAMILY, 14))
+        .axis_desc_style((FAMILY, 15))
+        .draw()
+        .map_err(draw_err(path))?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 1.0), (t_end, 1.0)],
+            RGBColor(200, 0, 0).stroke_width(1),
+        )))
+        .map_err(draw_err(path))?;
+    for (k, label) in ["velocity", "acceleration", "jerk"].iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(
+                times
+                    .iter()
+                    .zip(usage)
+                    .map(|(t, u)| (*t as f32, u[k] as f32)),
+                colour.stroke_width(1),
+            ))
+            .map_err(draw_err(path))?
+            .label(*label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FAMILY, 14))
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(draw_err(path))?;
     Ok(())
 }
