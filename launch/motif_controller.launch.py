@@ -14,7 +14,7 @@ import os
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.actions import ExecuteProcess
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,7 +47,11 @@ def generate_launch_description():
             cmd=[binary, "--ros-args", "--params-file", params_file,
                  "-p", ["library:=", LaunchConfiguration("library")],
                  "-p", ["urdf:=", urdf_path],
-                 "-p", ["publish_joint_states:=", LaunchConfiguration("publish_joint_states")]],
+                 "-p", ["publish_joint_states:=", LaunchConfiguration("publish_joint_states")],
+                 # Publishing /joint_states means there is no robot to wait for.
+                 "-p", ["wait_for_joint_states:=", PythonExpression([
+                     "'false' if '", LaunchConfiguration("publish_joint_states"),
+                     "' == 'true' else 'true'"])]],
             cwd=ROOT, output="screen", sigterm_timeout="5"),
         Node(
             package="robot_state_publisher", executable="robot_state_publisher",

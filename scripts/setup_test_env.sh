@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prepare what the ROS 2 interop test needs: a Python venv with Cyclone DDS
-# (an independent DDS implementation) and `ip`/`unshare` to run both peers on a
-# private loopback. Safe to run repeatedly.
+# Prepare what the interop tests need: a Python venv with Cyclone DDS (an
+# independent DDS implementation), Ruckig and MuJoCo (independent motion and
+# physics references), and `ip`/`unshare` to run peers on a private
+# loopback. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,10 @@ if ! .venv/bin/python -c 'import cyclonedds.domain' >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check \
         --only-binary cyclonedds 'cyclonedds>=11,<12'
 fi
-.venv/bin/python -c 'import importlib.metadata as m, sys; print("cyclonedds", m.version("cyclonedds"), "python", sys.version.split()[0])'
+# Independent references for the robot-side tests: Ruckig (time-optimal
+# jerk-limited stops) and MuJoCo (a physics engine we did not write).
+if ! .venv/bin/python -c 'import ruckig, mujoco' >/dev/null 2>&1; then
+    .venv/bin/pip install --quiet --disable-pip-version-check \
+        --only-binary :all: 'ruckig>=0.14,<1' 'mujoco>=3,<5'
+fi
+.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco")), "python", sys.version.split()[0])'

@@ -7,11 +7,14 @@
 //! same ticks stamped on `/motif_controller/joint_commands`), the measured
 //! stream (`/joint_states` from `sim_arm`) and `/motif_controller/status`.
 //!
-//! Checks: enough samples on every stream; the measured joint names are the
-//! URDF's; measured positions never leave the URDF position limits; the
-//! commanded finite-difference velocity never exceeds the URDF velocity
-//! limits; the measured joints track the commands (per-joint RMS and max
-//! error, bounds justified at `RMS_BOUND`); the preemption replaced the queue.
+//! `sim_arm` starts ≥ 0.5 rad from the controller's rest posture in four
+//! joints. Checks: enough samples on every stream; the measured joint names
+//! are the URDF's; measured positions never leave the URDF position limits;
+//! the first command is the measured posture (bumpless start); the commanded
+//! stream's finite differences at the loop period stay within the velocity,
+//! acceleration and jerk limits; the measured joints track the commands
+//! (per-joint RMS and max error, bounds justified at `RMS_BOUND`); the
+//! preemption replaced the queue.
 //!
 //! Re-executes itself under `unshare -n` (as tests/sim_arm_node.rs does) so no
 //! DDS traffic leaves a fresh network namespace.
@@ -28,7 +31,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
 
-use motif::robot::ArmModel;
+use motif::control::{JointLimits, LimitMeter};
+use motif::robot::{ArmModel, JointLimitsFile};
 use motif::ros::msgs::{Float64MultiArray, JointState, StringMsg, Time};
 use motif::ros::{NodeSpec, QosSpec, TransportBuilder};
 use serde_json::Value;
@@ -36,6 +40,9 @@ use serde_json::Value;
 const TEST_NAME: &str = "closed_loop_controller_drives_sim_arm_over_dds";
 
 const LOOP_RATE_HZ: f64 = 500.0;
+/// Where `sim_arm` starts: ≥ 0.5 rad from the controller's rest posture in
+/// joints 1–4, so a start that ignored the measured state would jump.
+const FAR_START: [f64; 7] = [0.5, -0.2, -0.5, -1.7, 0.0, 1.9, 0.8];
 const SIM_RATE_HZ: f64 = 1000.0;
 const JS_RATE_HZ: f64 = 200.0;
 
@@ -139,6 +146,8 @@ fn run_scenario(root: &Path) {
             &SIM_RATE_HZ.to_string(),
             "--publish-rate",
             &JS_RATE_HZ.to_string(),
+            "--initial-positions",
+            &FAR_START.map(|q| q.to_string()).join(","),
         ])
         .env("ROS_DOMAIN_ID", "0")
         .env("RUST_LOG", "warn,rustdds=off,ros2_client=off,sim_arm=info")
@@ -396,27 +405,53 @@ fn run_scenario(root: &Path) {
         }
     }
 
-    // Commanded finite-difference velocity within the URDF limits.
-    let vmax = arm.velocity_limits();
-    let mut worst = vec![0.0f64; dof];
-    for w in stamped_cmds.windows(2) {
-        let dt = (w[1].ns - w[0].ns) as f64 * 1e-9;
-        for j in 0..dof {
-            let v = (w[1].pos[j] - w[0].pos[j]).abs() / dt;
-            worst[j] = worst[j].max(v / vmax[j]);
+    // Bumpless start: the first command is the arm's measured posture.
+    let first = &stamped_cmds[0];
+    for j in 0..dof {
+        assert!(
+            (first.pos[j] - FAR_START[j]).abs() < 0.01,
+            "first command {} = {} but the arm stands at {}",
+            names[j],
+            first.pos[j],
+            FAR_START[j]
+        );
+    }
+    // Every limit, as a driver at the loop rate sees the stream: finite
+    // differences of consecutive ticks (stamps one period apart; a window
+    // with a tick lost in transport is skipped).
+    let limits = JointLimits::from_arm(
+        &arm,
+        &JointLimitsFile::load(&root.join("config/joint_limits.yaml")).unwrap(),
+        &names,
+        0.95,
+    )
+    .unwrap();
+    let period_ns = (1e9 / LOOP_RATE_HZ).round() as i64;
+    let mut meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
+    let mut peak = [0.0f64; 3];
+    let mut run = 0usize;
+    for (i, c) in stamped_cmds.iter().enumerate() {
+        if i > 0 && (c.ns - stamped_cmds[i - 1].ns - period_ns).abs() > 1000 {
+            meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
+        } else {
+            run += 1;
+        }
+        let f = meter.push(&c.pos);
+        assert!(
+            f.iter().all(|&x| x <= 1.0 + 1e-6),
+            "tick {i}: velocity/acceleration/jerk shares {f:?}"
+        );
+        for k in 0..3 {
+            peak[k] = peak[k].max(f[k]);
         }
     }
-    let peak = worst.iter().cloned().fold(0.0, f64::max);
     eprintln!(
-        "peak commanded speed, share of the URDF limit per joint: {:?}",
-        worst
-            .iter()
-            .map(|w| (w * 1000.0).round() / 1000.0)
-            .collect::<Vec<_>>()
+        "{run} consecutive tick pairs checked; peak share of the limits: velocity {:.3}, acceleration {:.3}, jerk {:.3}",
+        peak[0], peak[1], peak[2]
     );
     assert!(
-        peak <= 1.0 + 1e-3,
-        "commanded velocity exceeds the URDF limit: {peak:.4} of it"
+        run as f64 > 0.95 * stamped_cmds.len() as f64,
+        "too many ticks lost"
     );
 
     // Tracking: each measured sample against the latest tick stamped at or
@@ -477,4 +512,127 @@ fn run_scenario(root: &Path) {
         "closed-loop scenario took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+const LOSS_TEST: &str = "joint_states_loss_ends_in_a_smooth_hold";
+
+/// `/joint_states` stop mid-motif (the simulated arm is killed): the
+/// controller decelerates to a hold within the limits and reports the fault.
+#[test]
+fn joint_states_loss_ends_in_a_smooth_hold() {
+    if common::in_private_netns(LOSS_TEST, Duration::from_secs(60)) {
+        run_loss_scenario(Path::new(env!("CARGO_MANIFEST_DIR")));
+    }
+}
+
+fn run_loss_scenario(root: &Path) {
+    let urdf = root.join("urdf/arm.urdf");
+    let arm = ArmModel::from_urdf_file(&urdf).expect("URDF loads");
+    let names = arm.joint_names().to_vec();
+    let mut builder = TransportBuilder::new(NodeSpec::new("loss_test").with_domain_id(0));
+    let seq_tx = builder
+        .publish::<StringMsg>("/motif_controller/sequence", QosSpec::DEFAULT, 8)
+        .unwrap();
+    let jc_rx = builder
+        .subscribe::<JointState>("/motif_controller/joint_commands", QosSpec::DEFAULT, 8192)
+        .unwrap();
+    let status_rx = builder
+        .subscribe::<StringMsg>("/motif_controller/status", QosSpec::DEFAULT, 256)
+        .unwrap();
+    let transport = builder.spawn().expect("start the test's transport");
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_sim_arm"))
+        .current_dir(root)
+        .args(["--publish-rate", &JS_RATE_HZ.to_string()])
+        .env("ROS_DOMAIN_ID", "0")
+        .env("RUST_LOG", "warn,rustdds=off,ros2_client=off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sim_arm");
+    let mut ctl = Command::new(env!("CARGO_BIN_EXE_motif_controller"))
+        .current_dir(root)
+        .args(["--ros-args", "-p", &format!("loop_rate_hz:={LOOP_RATE_HZ}")])
+        .env("ROS_DOMAIN_ID", "0")
+        .env("RUST_LOG", "warn,rustdds=off,ros2_client=off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start motif_controller");
+    let ctl_log = log_lines(&mut ctl);
+    let mut cmds: Vec<Stamped> = Vec::new();
+    let mut statuses: Vec<Value> = Vec::new();
+    let (mut acked, mut killed_at, mut last_send) = (false, None::<Instant>, None::<Instant>);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while Instant::now() < deadline {
+        while let Ok(c) = jc_rx.try_recv() {
+            cmds.push(Stamped {
+                ns: stamp_ns(&c.header.stamp),
+                pos: c.position,
+            });
+        }
+        while let Ok(s) = status_rx.try_recv() {
+            let v: Value = serde_json::from_str(&s.data).expect("status is JSON");
+            acked |= v["last_command"]["text"] == "circle" && v["last_command"]["accepted"] == true;
+            if killed_at.is_none()
+                && v["phase"] == "executing"
+                && v["progress"].as_f64().unwrap_or(0.0) >= 0.3
+            {
+                let _ = sim.kill();
+                killed_at = Some(Instant::now());
+            }
+            statuses.push(v);
+        }
+        if !acked
+            && !statuses.is_empty()
+            && last_send.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(1))
+        {
+            seq_tx.try_send(StringMsg::new("circle")).unwrap();
+            last_send = Some(Instant::now());
+        }
+        if killed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = sim.wait();
+    sigint(ctl.id());
+    let ctl_status = common::wait_bounded(&mut ctl, Duration::from_secs(10));
+    transport.shutdown().expect("clean transport shutdown");
+    for l in ctl_log.join().unwrap_or_default() {
+        eprintln!("motif_controller: {l}");
+    }
+    assert!(killed_at.is_some(), "never reached mid-circle");
+    assert!(
+        ctl_status.is_some_and(|s| s.success()),
+        "controller exit: {ctl_status:?}"
+    );
+    let last = statuses.last().expect("statuses");
+    eprintln!("last status: {last}");
+    assert_eq!(last["phase"], "holding");
+    assert_eq!(last["fault"], "joint_states_lost");
+    assert!(last["state"]
+        .as_str()
+        .unwrap()
+        .contains("joint states stopped"));
+    // The commanded stream braked within every limit and came to rest.
+    cmds.sort_by_key(|s| s.ns);
+    let limits = JointLimits::from_arm(
+        &arm,
+        &JointLimitsFile::load(&root.join("config/joint_limits.yaml")).unwrap(),
+        &names,
+        0.95,
+    )
+    .unwrap();
+    let period_ns = (1e9 / LOOP_RATE_HZ).round() as i64;
+    let mut meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
+    for (i, c) in cmds.iter().enumerate() {
+        if i > 0 && (c.ns - cmds[i - 1].ns - period_ns).abs() > 1000 {
+            meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
+        }
+        let f = meter.push(&c.pos);
+        assert!(f.iter().all(|&x| x <= 1.0 + 1e-6), "tick {i}: {f:?}");
+    }
+    let n = cmds.len();
+    assert!(n > 500, "only {n} commands");
+    assert_eq!(cmds[n - 1].pos, cmds[n - 50].pos, "still moving at the end");
 }

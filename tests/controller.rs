@@ -444,6 +444,10 @@ fn random_session(seed: u64, ticks: u64) -> [f64; 3] {
         );
     }
     assert_eq!(ctl.tracker_failures(), 0, "seed {seed}");
+    println!(
+        "random session {seed:#x}: {ticks} ticks, peak share of the limits: velocity {:.3}, acceleration {:.3}, jerk {:.3}",
+        meter.max[0], meter.max[1], meter.max[2]
+    );
     meter.max
 }
 

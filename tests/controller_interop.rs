@@ -52,6 +52,9 @@ fn run_scenario(root: &Path, python: &Path) {
             &format!("loop_rate_hz:={RATE_HZ}"),
             "-p",
             "stop_time:=0.4",
+            // The peer plays no robot: start from the rest posture.
+            "-p",
+            "wait_for_joint_states:=false",
         ])
         .env("ROS_DOMAIN_ID", "0")
         .env("RUST_LOG", "warn,rustdds=off,ros2_client=off")
@@ -225,9 +228,12 @@ fn check_recording(root: &Path, rec: &Value) {
     let dt = f64::from(net.dt);
     let mut compared = 0;
     let mut max_err: f64 = 0.0;
+    // From 0.3 s into the motif: the network leaves its initial state with a
+    // transient beyond the acceleration limits, which the tracker limits
+    // (weighed in tests/published_stream.rs).
     for s in js
         .iter()
-        .filter(|s| s.ns > start_ns && s.ns < wave_sent - 50_000_000)
+        .filter(|s| s.ns > start_ns + 300_000_000 && s.ns < wave_sent - 50_000_000)
     {
         let x = (s.ns - start_ns) as f64 * 1e-9 / dt - 1.0;
         if x < 0.0 || x.ceil() as usize >= refr.nrows() {

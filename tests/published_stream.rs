@@ -16,6 +16,9 @@
 //! Prints the figures the README quotes:
 //! `cargo test --release --test published_stream -- --nocapture`
 
+// Joint-indexed loops over parallel arrays read best with an index.
+#![allow(clippy::needless_range_loop)]
+
 use std::path::Path;
 
 use motif::{

@@ -23,6 +23,9 @@
 //! Nothing in `tick`, `command` or `measure` allocates; buffers are sized in
 //! `new`.
 
+// Joint-indexed loops over several parallel fixed-size arrays read best with an index.
+#![allow(clippy::needless_range_loop)]
+
 use ndarray::Array1;
 
 use super::{

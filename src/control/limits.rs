@@ -8,6 +8,9 @@
 //! below), so that the shape survives; the tracker (`tracker.rs`) then
 //! guarantees them on every published sample whatever the reference does.
 
+// Joint-indexed loops over several parallel fixed-size arrays read best with an index.
+#![allow(clippy::needless_range_loop)]
+
 use super::{error::ControlError, sample::MAX_JOINTS};
 use crate::robot::{ArmModel, JointLimitsFile};
 

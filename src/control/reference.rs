@@ -10,6 +10,9 @@
 //! arm motifs). The segment evaluated lies between the 2nd and 3rd of the
 //! four samples held, so the network runs two steps ahead of the reference.
 
+// Joint-indexed loops over several parallel fixed-size arrays read best with an index.
+#![allow(clippy::needless_range_loop)]
+
 use super::{sample::MAX_JOINTS, tracker::JointState3};
 
 /// Four consecutive samples (oldest first) and the position between the

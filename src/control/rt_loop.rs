@@ -195,7 +195,10 @@ fn run(
         if let Some(m) = ch.measured.try_iter().last() {
             ctl.measure(&m.position);
         }
-        let sample = ctl.tick((woke - start).as_secs_f64());
+        let mut sample = ctl.tick((woke - start).as_secs_f64());
+        // Stamped with its deadline: the stream is one sample per period,
+        // which is how a driver executes it, whatever the wake-up jitter.
+        sample.t = (deadline - start).as_secs_f64();
         if let Err(TrySendError::Full(_)) = samples.try_send(sample) {
             stats.samples_dropped += 1;
         }

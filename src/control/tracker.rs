@@ -22,6 +22,9 @@
 //! Nothing here allocates after `new`: the DoF count is the compile-time
 //! [`MAX_JOINTS`] (unused DoFs disabled), which keeps rsruckig on arrays.
 
+// Joint-indexed loops over several parallel fixed-size arrays read best with an index.
+#![allow(clippy::needless_range_loop)]
+
 use rsruckig::prelude::*;
 
 use super::{limits::JointLimits, sample::MAX_JOINTS};

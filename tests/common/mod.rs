@@ -59,9 +59,14 @@ pub fn in_private_netns(test_name: &str, limit: Duration) -> bool {
 /// The venv's Python with Cyclone DDS, or `None` after a loud skip message;
 /// with `MOTIF_REQUIRE_INTEROP` set a missing venv panics instead.
 pub fn cyclone_python(root: &Path, test_name: &str) -> Option<PathBuf> {
+    venv_python(root, "cyclonedds.domain", test_name)
+}
+
+/// The venv's Python if it can import `module` (same skip rules as above).
+pub fn venv_python(root: &Path, module: &str, test_name: &str) -> Option<PathBuf> {
     let py = root.join(".venv/bin/python");
     let ok = Command::new(&py)
-        .args(["-c", "import cyclonedds.domain"])
+        .args(["-c", &format!("import {module}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -70,13 +75,13 @@ pub fn cyclone_python(root: &Path, test_name: &str) -> Option<PathBuf> {
         return Some(py);
     }
     if std::env::var_os(REQUIRE_ENV).is_some() {
-        panic!("{REQUIRE_ENV} is set but .venv with cyclonedds is missing: run scripts/setup_test_env.sh");
+        panic!("{REQUIRE_ENV} is set but .venv with {module} is missing: run scripts/setup_test_env.sh");
     }
     // Straight to the stderr handle: the harness captures eprintln!, and a
     // silent skip is how an interop regression goes unnoticed.
     let _ = writeln!(
         std::io::stderr(),
-        "\n*** SKIPPED {test_name}: no .venv with cyclonedds. \
+        "\n*** SKIPPED {test_name}: no .venv with {module}. \
          Run scripts/setup_test_env.sh (set {REQUIRE_ENV}=1 to make this a failure). ***\n"
     );
     None
