@@ -416,35 +416,7 @@ fn run_scenario(root: &Path) {
             FAR_START[j]
         );
     }
-    // Every limit, as a driver at the loop rate sees the stream: finite
-    // differences of consecutive ticks (stamps one period apart; a window
-    // with a tick lost in transport is skipped).
-    let limits = JointLimits::from_arm(
-        &arm,
-        &JointLimitsFile::load(&root.join("config/joint_limits.yaml")).unwrap(),
-        &names,
-        0.95,
-    )
-    .unwrap();
-    let period_ns = (1e9 / LOOP_RATE_HZ).round() as i64;
-    let mut meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
-    let mut peak = [0.0f64; 3];
-    let mut run = 0usize;
-    for (i, c) in stamped_cmds.iter().enumerate() {
-        if i > 0 && (c.ns - stamped_cmds[i - 1].ns - period_ns).abs() > 1000 {
-            meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
-        } else {
-            run += 1;
-        }
-        let f = meter.push(&c.pos);
-        assert!(
-            f.iter().all(|&x| x <= 1.0 + 1e-6),
-            "tick {i}: velocity/acceleration/jerk shares {f:?}"
-        );
-        for k in 0..3 {
-            peak[k] = peak[k].max(f[k]);
-        }
-    }
+    let (run, peak) = check_stream_limits(root, &arm, &stamped_cmds);
     eprintln!(
         "{run} consecutive tick pairs checked; peak share of the limits: velocity {:.3}, acceleration {:.3}, jerk {:.3}",
         peak[0], peak[1], peak[2]
@@ -528,7 +500,6 @@ fn joint_states_loss_ends_in_a_smooth_hold() {
 fn run_loss_scenario(root: &Path) {
     let urdf = root.join("urdf/arm.urdf");
     let arm = ArmModel::from_urdf_file(&urdf).expect("URDF loads");
-    let names = arm.joint_names().to_vec();
     let mut builder = TransportBuilder::new(NodeSpec::new("loss_test").with_domain_id(0));
     let seq_tx = builder
         .publish::<StringMsg>("/motif_controller/sequence", QosSpec::DEFAULT, 8)
@@ -616,23 +587,42 @@ fn run_loss_scenario(root: &Path) {
         .contains("joint states stopped"));
     // The commanded stream braked within every limit and came to rest.
     cmds.sort_by_key(|s| s.ns);
+    check_stream_limits(root, &arm, &cmds);
+    let n = cmds.len();
+    assert!(n > 500, "only {n} commands");
+    assert_eq!(cmds[n - 1].pos, cmds[n - 50].pos, "still moving at the end");
+}
+
+/// Every limit, as a driver at the loop rate sees the stream: finite
+/// differences of consecutive ticks (stamps one period apart; a window with
+/// a tick lost in transport starts afresh). Returns the ticks checked in
+/// unbroken runs and the peak shares of velocity, acceleration and jerk.
+fn check_stream_limits(root: &Path, arm: &ArmModel, cmds: &[Stamped]) -> (usize, [f64; 3]) {
     let limits = JointLimits::from_arm(
-        &arm,
+        arm,
         &JointLimitsFile::load(&root.join("config/joint_limits.yaml")).unwrap(),
-        &names,
+        arm.joint_names(),
         0.95,
     )
     .unwrap();
     let period_ns = (1e9 / LOOP_RATE_HZ).round() as i64;
     let mut meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
+    let mut peak = [0.0f64; 3];
+    let mut run = 0usize;
     for (i, c) in cmds.iter().enumerate() {
         if i > 0 && (c.ns - cmds[i - 1].ns - period_ns).abs() > 1000 {
             meter = LimitMeter::new(&limits, 1.0 / LOOP_RATE_HZ);
+        } else {
+            run += 1;
         }
         let f = meter.push(&c.pos);
-        assert!(f.iter().all(|&x| x <= 1.0 + 1e-6), "tick {i}: {f:?}");
+        assert!(
+            f.iter().all(|&x| x <= 1.0 + 1e-6),
+            "tick {i}: velocity/acceleration/jerk shares {f:?}"
+        );
+        for k in 0..3 {
+            peak[k] = peak[k].max(f[k]);
+        }
     }
-    let n = cmds.len();
-    assert!(n > 500, "only {n} commands");
-    assert_eq!(cmds[n - 1].pos, cmds[n - 50].pos, "still moving at the end");
+    (run, peak)
 }

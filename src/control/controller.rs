@@ -634,28 +634,26 @@ impl Controller {
                 }
             }
         }
+        // A frozen network (rest, hold) repeats the last sample, so the
+        // spline settles on it; only a step that moved is read out.
+        let mut y = *self.spline.newest();
         if matches!(label, Activity::Prep { .. } | Activity::Motif { .. }) {
             self.network_steps += 1;
-        }
-        let mut y = [0.0; MAX_JOINTS];
-        if self.network_posture(&mut y) {
-            for j in 0..self.len() {
-                y[j] += self.offset[j];
+            let mut out = [0.0; MAX_JOINTS];
+            if self.network_posture(&mut out) {
+                for j in 0..self.len() {
+                    y[j] = out[j] + self.offset[j];
+                }
+            } else {
+                self.fault = Some(Trip {
+                    fault: FaultCode::NonFiniteOutput,
+                    joint: None,
+                });
+                self.faults += 1;
+                self.seq.halt();
+                self.brake_to_hold();
+                label = Activity::Hold;
             }
-        } else {
-            self.fault = Some(Trip {
-                fault: FaultCode::NonFiniteOutput,
-                joint: None,
-            });
-            self.faults += 1;
-            self.seq.halt();
-            self.brake_to_hold();
-            y = *self.spline.newest();
-            label = Activity::Hold;
-        }
-        if matches!(self.activity, Activity::Rest | Activity::Hold) && label == self.activity {
-            // Frozen network: repeat the last sample so the spline settles on it.
-            y = *self.spline.newest();
         }
         self.spline.push(&y);
         self.labels.copy_within(1..4, 0);
