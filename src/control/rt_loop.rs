@@ -195,10 +195,13 @@ fn run(
         if let Some(m) = ch.measured.try_iter().last() {
             ctl.measure(&m.position);
         }
-        let mut sample = ctl.tick((woke - start).as_secs_f64());
-        // Stamped with its deadline: the stream is one sample per period,
-        // which is how a driver executes it, whatever the wake-up jitter.
-        sample.t = (deadline - start).as_secs_f64();
+        // Computed for its deadline, not for the wake-up: the stream is one
+        // sample per period, which is how a driver executes it, and the
+        // reference the tracker chases must not jitter with the wake-up
+        // (a late wake read the reference up to a period ahead, so under
+        // load the jerk-limited tracker chased a target jumping back and
+        // forth and fell 0.07 rad behind).
+        let sample = ctl.tick((deadline - start).as_secs_f64());
         if let Err(TrySendError::Full(_)) = samples.try_send(sample) {
             stats.samples_dropped += 1;
         }
@@ -228,21 +231,22 @@ fn run(
     // A jerk-limited stop, ticked out at the loop rate: ending with a
     // frozen command while the arm moves is what faults a real robot.
     ctl.hold();
-    let mut final_sample = ctl.tick((Instant::now() - start).as_secs_f64());
-    let _ = samples.try_send(final_sample);
-    while final_sample.phase == Phase::Holding
-        && final_sample.velocities().iter().any(|v| *v != 0.0)
-    {
+    let mut final_sample = None;
+    while let Some(deadline) = deadline_at(start, config.period, k + 1) {
         k += 1;
-        let Some(deadline) = deadline_at(start, config.period, k) else {
-            break;
-        };
         wait_until(deadline, config.spin);
-        final_sample = ctl.tick((Instant::now() - start).as_secs_f64());
-        if samples.try_send(final_sample).is_err() {
+        let s = ctl.tick((deadline - start).as_secs_f64());
+        if samples.try_send(s).is_err() {
             stats.samples_dropped += 1;
         }
+        final_sample = Some(s);
+        if s.phase != Phase::Holding || s.velocities().iter().all(|v| *v == 0.0) {
+            break;
+        }
     }
+    // Only a deadline beyond `Instant`'s range ends the stop without a tick.
+    let final_sample =
+        final_sample.unwrap_or_else(|| ctl.tick(k as f64 * config.period.as_secs_f64()));
     let mut final_status = ctl.snapshot();
     final_status.loop_fault = loop_fault;
     final_status.timing = stats.summary();

@@ -11,9 +11,10 @@
 //! them as well; the position limits are Ruckig's too. When the reference
 //! is feasible, the tracker regains it and then follows it within ~10⁻⁵
 //! rad (re-planning toward a moving target leaves a lag of the target's
-//! travel in the plan's excess over one period). The tracker always advances one nominal period per tick, so a
-//! late tick (the reference jumps ahead on the clock) becomes a catch-up
-//! within the limits, never a larger step.
+//! travel in the plan's excess over one period). The tracker always
+//! advances one nominal period per tick, so missed deadlines (the loop
+//! skips them and the reference jumps ahead on the clock) become a
+//! catch-up within the limits, never a larger step.
 //!
 //! `stop` switches to Ruckig's velocity interface with target zero: the
 //! time-optimal jerk-limited stop of every joint, the reference for "how
