@@ -43,6 +43,15 @@ fn demo_csv(rows: usize, phase: f32) -> String {
     s
 }
 
+/// Two columns sampled every `dt` seconds.
+fn timed_demo(rows: usize, dt: f64) -> String {
+    let mut s = String::from("time,x,y\n");
+    for i in 0..rows {
+        s += &format!("{},{},0\n", i as f64 * dt, (i as f32 * 0.1).sin());
+    }
+    s
+}
+
 /// A demo whose fifth data row holds a NaN.
 fn nan_demo() -> String {
     let mut lines: Vec<String> = demo_csv(100, 0.0).lines().map(String::from).collect();
@@ -118,10 +127,84 @@ fn bad_inputs_fail_cleanly() {
             demo_csv(100, 0.0),
             "absent.csv",
         ),
+        // Issue 13: each of these panicked, aborted, hung or was accepted.
+        (
+            "motif named like a command",
+            CONFIG.replace("name: one", "name: stop"),
+            demo_csv(100, 0.0),
+            "command keyword",
+        ),
+        (
+            "motif name with a non-breaking space",
+            CONFIG.replace("name: one", "name: \"a\u{a0}b\""),
+            demo_csv(100, 0.0),
+            "U+00A0",
+        ),
+        (
+            "2^40 units",
+            CONFIG.replace("n: 24", "n: 1099511627776"),
+            demo_csv(100, 0.0),
+            "network.n = 1099511627776",
+        ),
+        (
+            "a million units",
+            CONFIG.replace("n: 24", "n: 1000000"),
+            demo_csv(100, 0.0),
+            "network.n = 1000000",
+        ),
+        (
+            "dt 1e-30",
+            CONFIG.replace("dt: 0.002", "dt: 1e-30"),
+            demo_csv(100, 0.0),
+            "network.dt",
+        ),
+        (
+            "tau_multiple 1e30",
+            CONFIG.replace("tau_multiple: 6", "tau_multiple: 1e30"),
+            demo_csv(100, 0.0),
+            "preparation.tau_multiple",
+        ),
+        (
+            "generator steps 1e12",
+            CONFIG.replace("steps: 100 }", "steps: 1000000000000 }"),
+            demo_csv(100, 0.0),
+            "generate.steps",
+        ),
+        (
+            "1e-30 s demo step",
+            CONFIG.to_string(),
+            timed_demo(100, 1e-30),
+            "time step",
+        ),
+        (
+            "1e30 s demo step",
+            CONFIG.to_string(),
+            timed_demo(100, 1e30),
+            "lasts",
+        ),
+        (
+            "a million demo columns",
+            CONFIG.to_string(),
+            format!(
+                "time,{}\n0,{}\n",
+                (0..1_000_000)
+                    .map(|i| format!("c{i}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                vec!["0"; 1_000_000].join(",")
+            ),
+            "1000000 output columns",
+        ),
     ];
     for (what, cfg_text, demo, expect) in cases {
         let cfg = setup(d, &cfg_text, &demo);
+        let started = std::time::Instant::now();
         let out = train(d, &cfg, "lib");
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{what}: {:?}",
+            started.elapsed()
+        );
         let err = stderr(&out);
         assert!(!out.status.success(), "{what}: succeeded");
         assert!(
@@ -223,4 +306,123 @@ fn a_corrupt_library_is_an_error_not_a_panic() {
         err.contains("manifest.yaml") && !err.contains("panicked"),
         "{err}"
     );
+}
+
+fn train_forced(cfg: &Path, out: &Path) -> Output {
+    motif_train(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ])
+}
+
+/// `--force` replaces a motif library and nothing else: a directory of other
+/// files, or a plain file, is left as it was (issue 13: both were lost).
+#[test]
+fn force_replaces_only_a_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = setup(d, CONFIG, &demo_csv(100, 0.0));
+
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::write(photos.join("holiday.jpg"), b"not a library").unwrap();
+    let notes = d.join("notes.txt");
+    std::fs::write(&notes, b"keep me").unwrap();
+    let entries = || std::fs::read_dir(d).unwrap().count();
+    let before = entries();
+    for (out, expect) in [
+        (&photos, "not a motif library"),
+        (&notes, "not a directory"),
+    ] {
+        let o = train_forced(&cfg, out);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{}: replaced", out.display());
+        assert!(err.contains(expect) && !err.contains("panicked"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read(photos.join("holiday.jpg")).unwrap(),
+        b"not a library"
+    );
+    assert_eq!(std::fs::read_dir(&photos).unwrap().count(), 1);
+    assert_eq!(std::fs::read(&notes).unwrap(), b"keep me");
+    assert_eq!(entries(), before, "something was left behind");
+
+    // A library is replaced.
+    let lib = d.join("lib");
+    assert!(train(d, &cfg, "lib").status.success());
+    let first = std::fs::read(lib.join("manifest.yaml")).unwrap();
+    let o = train_forced(&cfg, &lib);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::read(lib.join("manifest.yaml")).unwrap(), first);
+    Library::load(&lib).unwrap();
+}
+
+#[test]
+fn add_rejects_names_that_could_never_be_commanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = setup(d, CONFIG, &demo_csv(100, 0.0));
+    assert!(train(d, &cfg, "lib").status.success());
+    let lib = d.join("lib");
+    std::fs::write(d.join("three.csv"), demo_csv(90, 1.0)).unwrap();
+    let snapshot = || {
+        (
+            std::fs::read(lib.join("manifest.yaml")).unwrap(),
+            std::fs::read(lib.join("weights.safetensors")).unwrap(),
+        )
+    };
+    let before = snapshot();
+    for (name, expect) in [
+        ("stop", "command keyword"),
+        ("Speed", "command keyword"),
+        ("two words", "whitespace"),
+        ("a,b", "comma"),
+        ("new\nline", "control character"),
+    ] {
+        let o = motif_train(&[
+            "add",
+            "--library",
+            lib.to_str().unwrap(),
+            "--demo",
+            d.join("three.csv").to_str().unwrap(),
+            "--name",
+            name,
+        ]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{name:?} added");
+        assert!(err.contains(expect), "{name:?}: {err}");
+    }
+    assert!(snapshot() == before, "a rejected add changed the library");
+}
+
+/// A preparation of 1e18 steps made `eval` abort on a capacity overflow and
+/// 1e9 on a 28 GB allocation; both are load errors now.
+#[test]
+fn eval_rejects_a_preparation_beyond_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = setup(d, CONFIG, &demo_csv(100, 0.0));
+    assert!(train(d, &cfg, "lib").status.success());
+    let manifest = d.join("lib/manifest.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("  steps: 30\n"), "{text}");
+    for steps in ["1000000000000000000", "1000000000"] {
+        std::fs::write(
+            &manifest,
+            text.replacen("  steps: 30\n", &format!("  steps: {steps}\n"), 1),
+        )
+        .unwrap();
+        let o = motif_train(&["eval", "--library", d.join("lib").to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{steps}: evaluated");
+        assert!(
+            err.contains("manifest.yaml") && err.contains("preparation.steps"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

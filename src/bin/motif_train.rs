@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use motif::library::Library;
+use motif::library::limits::{self, MAX_PREP_TAU};
+use motif::library::{Library, Mode};
 use motif::train::config::TrainConfig;
 use motif::train::demo::Demo;
 use motif::train::eval::{self, EvalOptions, EvalReport};
 use motif::train::fit;
 use motif::train::plots;
-use motif::train::trainer::Mode;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -29,7 +29,8 @@ enum Command {
         config: PathBuf,
         #[arg(long)]
         out: PathBuf,
-        /// Replace an existing library at --out.
+        /// Replace an existing library at --out (only a motif library: any
+        /// other file or directory there is left alone and is an error).
         #[arg(long)]
         force: bool,
     },
@@ -101,11 +102,15 @@ fn progress_bar(steps: usize, what: &str) -> ProgressBar {
 }
 
 fn train(config: &Path, out: &Path, force: bool) -> Result<()> {
-    if out.exists() && !force {
-        bail!(
-            "{} already exists; pass --force to replace it",
-            out.display()
-        );
+    if out.exists() {
+        if !force {
+            bail!(
+                "{} already exists; pass --force to replace it",
+                out.display()
+            );
+        }
+        // Checked again by `save`; here so a refusal does not wait for training.
+        motif::library::check_replaceable(out)?;
     }
     let cfg = TrainConfig::load(config)?;
     tracing::info!(
@@ -211,14 +216,25 @@ fn eval_library(
         if !matches!(mode, Mode::Thalamocortical { .. }) {
             bail!("--prep-tau needs a thalamocortical library; this one is {mode:?}");
         }
-        if !(t.is_finite() && (0.0..=1000.0).contains(&t)) {
-            bail!("--prep-tau must be between 0 and 1000 τ, got {t}");
+        if !(t.is_finite() && (0.0..=MAX_PREP_TAU).contains(&t)) {
+            bail!("--prep-tau must be between 0 and {MAX_PREP_TAU} τ, got {t}");
         }
-        opts.chain_prep_steps = Some((t / net.alpha()).round() as usize);
+        let steps = (t / net.alpha()).round() as usize;
+        limits::check_prep("--prep-tau", steps, net.alpha()).map_err(anyhow::Error::msg)?;
+        opts.chain_prep_steps = Some(steps);
     }
     let started = std::time::Instant::now();
     let report = eval::evaluate(net, mode, &lib.targets, &opts);
     let eval_seconds = started.elapsed().as_secs_f64();
+    // Loading rules out every known cause; a NaN report must still never pass as a result.
+    let finite = |v: Option<f32>| v.is_none_or(f32::is_finite);
+    if !finite(Some(report.in_distribution_nmse)) || !finite(report.chaining_nmse) {
+        bail!(
+            "the evaluation is not finite (in-distribution NMSE {}, chaining {:?}): the network diverges",
+            report.in_distribution_nmse,
+            report.chaining_nmse
+        );
+    }
     if let Some(dir) = plot_dir {
         write_plots(&lib, dir, opts.seed)?;
     }

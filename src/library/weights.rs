@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use ndarray::{Array1, Array2};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::LibraryError;
 use crate::model::{Drive, Network};
@@ -87,22 +88,73 @@ pub fn serialize(net: &Network, targets: &[Array2<f32>]) -> Result<Vec<u8>, Libr
 }
 
 /// Tensors read back by name with their dtype checked; shapes are checked by the caller.
-pub struct Weights<'a>(SafeTensors<'a>);
+pub struct Weights<'a> {
+    tensors: SafeTensors<'a>,
+    /// Header keys in file order, `__metadata__` excluded.
+    names: Vec<String>,
+}
+
+/// The header's keys, duplicates kept: the safetensors crate reads the header
+/// into a map, where a repeated tensor silently replaces the first.
+struct HeaderKeys(Vec<String>);
+
+impl<'de> Deserialize<'de> for HeaderKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = HeaderKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a safetensors header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(HeaderKeys(keys))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
 
 impl<'a> Weights<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Self, LibraryError> {
-        SafeTensors::deserialize(data)
-            .map(Weights)
-            .map_err(|e| LibraryError::Weights(format!("not a valid safetensors file: {e}")))
+        let tensors = SafeTensors::deserialize(data)
+            .map_err(|e| LibraryError::Weights(format!("not a valid safetensors file: {e}")))?;
+        // deserialize checked that the 8-byte length and the header it covers are in bounds.
+        let len = u64::from_le_bytes(data[..8].try_into().expect("8 bytes")) as usize;
+        let HeaderKeys(mut names) = serde_json::from_slice(&data[8..8 + len])
+            .map_err(|e| LibraryError::Weights(format!("not a valid safetensors header: {e}")))?;
+        names.retain(|k| k != "__metadata__");
+        let mut sorted: Vec<&String> = names.iter().collect();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(LibraryError::Weights(format!(
+                "the header lists tensor '{}' twice",
+                w[0]
+            )));
+        }
+        Ok(Self { tensors, names })
     }
 
-    pub fn has(&self, name: &str) -> bool {
-        self.0.tensor(name).is_ok()
+    /// Every tensor in the file must be one of `expected`: an extra one means
+    /// the weights were written for another manifest.
+    pub fn check_names(&self, expected: &[String]) -> Result<(), LibraryError> {
+        let expected: std::collections::HashSet<&str> =
+            expected.iter().map(String::as_str).collect();
+        match self.names.iter().find(|n| !expected.contains(n.as_str())) {
+            Some(extra) => Err(LibraryError::Weights(format!(
+                "holds tensor '{extra}', which the manifest does not describe"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn raw(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), LibraryError> {
         let t = self
-            .0
+            .tensors
             .tensor(name)
             .map_err(|_| LibraryError::Weights(format!("tensor '{name}' is missing")))?;
         if t.dtype() != Dtype::F32 {

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::{kernels, ModelError};
 
 /// How a motif's own parameters enter the shared network.
+/// Read strictly (in manifests and configs): an unknown field would be a
+/// setting this build silently ignores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Variant {
     /// A constant motif input `b_m`.
     Input,
@@ -63,6 +65,7 @@ pub struct Preparation {
 
 /// Maps network outputs (trained at unit scale) to physical units: `y = offset + scale ⊙ ŷ`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OutputScaling {
     pub offset: Vec<f32>,
     pub scale: Vec<f32>,
@@ -203,6 +206,31 @@ impl Network {
             }
         }
         Ok(())
+    }
+}
+
+/// The discrete preparation step `e ← ((1−α)I + αJ_prep) e` must shrink
+/// residuals, or the preparation would blow up the state it is meant to
+/// settle. Checked where `J_prep` is made (train/prep.rs) and when a library
+/// is loaded, as its entries alone do not show it. A contraction at α is one
+/// at every smaller step too (a slowed-down preparation). Costs 400 N².
+pub fn check_prep_contraction(jp: &Array2<f32>, alpha: f32) -> Result<(), ModelError> {
+    let n = jp.nrows();
+    let m = Array2::<f32>::eye(n) * (1.0 - alpha) + jp * alpha;
+    // Power iteration from a generic vector: the growth per step approaches the
+    // spectral radius; 400 steps is far longer than any preparation.
+    let mut v = Array1::from_shape_fn(n, |i| 1.0 + (i as f32 * 0.618).fract());
+    let v0 = v.dot(&v).sqrt();
+    for _ in 0..400 {
+        v = m.dot(&v);
+    }
+    let growth = v.dot(&v).sqrt() / v0;
+    if growth.is_finite() && growth < 1.0 {
+        Ok(())
+    } else {
+        Err(ModelError::Invalid(format!(
+            "J_prep: the discrete preparation step at alpha = {alpha} does not contract (norm ×{growth:e} over 400 steps)"
+        )))
     }
 }
 

@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::demo::Demo;
 use super::generators::{self, FamilyParams};
-use super::trainer::{Mode, TrainOptions};
-use crate::library::PrepKind;
+use crate::library::limits::{
+    self, MAX_MOTIFS, MAX_MOTIF_STEPS, MAX_N, MAX_PREP_TAU, MAX_YAML_BYTES,
+};
+use crate::library::{validate_motif_name, Mode, PrepKind, TrainOptions};
 use crate::model::Variant;
 use crate::robot::ArmModel;
 
@@ -17,7 +19,7 @@ pub struct TrainConfig {
     pub network: NetworkConfig,
     pub mode: Mode,
     pub preparation: PrepConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_options")]
     pub training: TrainOptions,
     /// The robot the outputs drive: demos must name its joints, in its order.
     #[serde(default)]
@@ -41,6 +43,25 @@ pub struct NetworkConfig {
 
 fn one() -> f32 {
     1.0
+}
+
+/// `training` read strictly: a manifest ignores unknown options (provenance),
+/// but in a config an unknown option is a typo that would silently not apply.
+fn strict_options<'de, D: Deserializer<'de>>(d: D) -> Result<TrainOptions, D::Error> {
+    use serde::de::Error;
+    let value = serde_norway::Value::deserialize(d)?;
+    let known = serde_norway::to_value(TrainOptions::default()).map_err(D::Error::custom)?;
+    if let (Some(given), Some(known)) = (value.as_mapping(), known.as_mapping()) {
+        if let Some(k) = given.keys().find(|k| !known.contains_key(*k)) {
+            let names: Vec<&str> = known.keys().filter_map(|k| k.as_str()).collect();
+            return Err(D::Error::custom(format!(
+                "training: unknown field `{}`, expected one of {}",
+                k.as_str().unwrap_or("?"),
+                names.join(", ")
+            )));
+        }
+    }
+    serde_norway::from_value(value).map_err(D::Error::custom)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,10 +122,20 @@ pub enum ConfigError {
 
 impl TrainConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > MAX_YAML_BYTES {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{len} bytes; a training config may have at most {MAX_YAML_BYTES}"
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         let cfg: TrainConfig = serde_norway::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -114,97 +145,77 @@ impl TrainConfig {
     }
 
     fn check(&self, path: &Path) -> Result<(), ConfigError> {
-        let bad = |message: String| {
-            Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            })
-        };
+        self.check_values().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    fn check_values(&self) -> Result<(), String> {
         let n = &self.network;
-        if n.n == 0 {
-            return bad("network.n must be at least 1".into());
-        }
-        if !(n.tau > 0.0 && n.dt > 0.0 && n.tau.is_finite() && n.dt.is_finite() && n.dt <= n.tau) {
-            return bad(format!(
-                "network.tau ({}) and dt ({}) must be positive with dt ≤ tau",
-                n.tau, n.dt
-            ));
+        limits::check_count("network.n", n.n, 1, MAX_N)?;
+        limits::check_timing(n.tau, n.dt, "network.")?;
+        if !(n.gain.is_finite() && n.gain >= 0.0) {
+            return Err(format!("network.gain = {} must be finite and ≥ 0", n.gain));
         }
         if let Variant::Loop { rank } = n.variant {
-            if rank == 0 || rank > n.n {
-                return bad(format!(
-                    "loop rank {rank} must be between 1 and n = {}",
-                    n.n
-                ));
-            }
+            limits::check_count("network.variant.rank", rank, 1, n.n)?;
         }
         let p = &self.preparation;
-        if !(p.tau_multiple.is_finite() && p.tau_multiple >= 0.0) {
-            return bad(format!(
-                "preparation.tau_multiple ({}) must be ≥ 0",
+        if !(p.tau_multiple.is_finite() && (0.0..=MAX_PREP_TAU).contains(&p.tau_multiple)) {
+            return Err(format!(
+                "preparation.tau_multiple = {} must be between 0 and {MAX_PREP_TAU}",
                 p.tau_multiple
             ));
         }
+        limits::check_prep(
+            "preparation.tau_multiple × tau / dt",
+            self.prep_steps(),
+            n.dt / n.tau,
+        )?;
         if !(p.rank_fraction > 0.0 && p.rank_fraction <= 1.0) {
-            return bad(format!(
-                "preparation.rank_fraction ({}) must be in (0, 1]",
+            return Err(format!(
+                "preparation.rank_fraction = {} must be in (0, 1]",
                 p.rank_fraction
             ));
         }
-        let t = &self.training;
-        if t.steps == 0 || t.batch == 0 {
-            return bad("training.steps and training.batch must be at least 1".into());
-        }
-        if !(t.lr > 0.0
-            && t.lr_final > 0.0
-            && t.lr.is_finite()
-            && t.lr_final.is_finite()
-            && t.clip >= 0.0)
-        {
-            return bad("training.lr and lr_final must be positive, clip ≥ 0".into());
-        }
-        match self.mode {
-            Mode::Baseline { sigma0 } if !(sigma0 >= 0.0 && sigma0.is_finite()) => {
-                return bad(format!("mode.sigma0 ({sigma0}) must be ≥ 0"))
-            }
-            Mode::Thalamocortical {
-                xi_sigma,
-                chain_fraction,
-            } if !(xi_sigma >= 0.0
-                && xi_sigma.is_finite()
-                && (0.0..=1.0).contains(&chain_fraction)) =>
-            {
-                return bad("mode.xi_sigma must be ≥ 0 and chain_fraction in [0, 1]".into())
-            }
-            _ => {}
-        }
-        if self.motifs.is_empty() {
-            return bad("no motifs listed".into());
-        }
-        let mut seen = std::collections::HashSet::new();
-        for m in &self.motifs {
-            if m.name.trim().is_empty() || m.name.chars().any(char::is_whitespace) {
-                return bad(format!(
-                    "motif name '{}' must be non-empty with no spaces",
-                    m.name
-                ));
-            }
-            if !seen.insert(&m.name) {
-                return bad(format!("duplicate motif name '{}'", m.name));
+        self.training.check("training")?;
+        self.mode.check("mode")?;
+        limits::check_count("the number of motifs", self.motifs.len(), 1, MAX_MOTIFS)?;
+        for (i, m) in self.motifs.iter().enumerate() {
+            validate_motif_name(&m.name).map_err(|e| format!("motifs[{i}].name: {e}"))?;
+            if self.motifs[..i].iter().any(|o| o.name == m.name) {
+                return Err(format!("duplicate motif name '{}'", m.name));
             }
             if m.demo.is_some() == m.generate.is_some() {
-                return bad(format!(
+                return Err(format!(
                     "motif '{}' needs exactly one of `demo` or `generate`",
                     m.name
                 ));
+            }
+            if let Some(Generator::Smooth2d { steps, .. } | Generator::Steps2d { steps, .. }) =
+                &m.generate
+            {
+                let steps = steps.unwrap_or_else(|| self.default_generator_steps());
+                limits::check_count(
+                    &format!("motif '{}': generate.steps", m.name),
+                    steps,
+                    2,
+                    MAX_MOTIF_STEPS,
+                )?;
             }
         }
         Ok(())
     }
 
-    /// Preparation length in network steps.
+    /// Preparation length in network steps (saturating; `load` checks it).
     pub fn prep_steps(&self) -> usize {
         (self.preparation.tau_multiple * self.network.tau / self.network.dt).round() as usize
+    }
+
+    /// The 2-D generators' length when the config gives none: 90 τ.
+    fn default_generator_steps(&self) -> usize {
+        (90.0 * self.network.tau as f64 / self.network.dt as f64).round() as usize
     }
 
     /// Loads or generates every motif's demonstration, with a readable source for provenance.
@@ -223,7 +234,7 @@ impl TrainConfig {
             .transpose()?;
         let (tau, dt) = (self.network.tau as f64, self.network.dt as f64);
         let family = |steps: Option<usize>| FamilyParams {
-            steps: steps.unwrap_or((90.0 * tau / dt).round() as usize),
+            steps: steps.unwrap_or_else(|| self.default_generator_steps()),
             dt,
             tau,
         };

@@ -21,6 +21,10 @@
 //!   `1e-6·dt` (plus a few ulps of `t`), so write times with full precision.
 //! - Values are stored as `f32` in memory (`data` is rows × outputs); time is not
 //!   kept beyond `dt`, so a loaded demo always starts at time 0.
+//! - Limits (`crate::library::limits`), checked before the data is read or
+//!   split: at most `MAX_DEMO_BYTES` of file, `MAX_OUTPUTS` output columns and
+//!   `MAX_DEMO_ROWS` rows; a step of at least `MIN_DEMO_DT` and a duration of
+//!   at most `MAX_DEMO_SECONDS`.
 //!
 //! Errors name the file and, where it applies, the 1-based line and column.
 //! The same text is in `docs/demo_format.md`.
@@ -30,6 +34,10 @@ use std::path::Path;
 
 use ndarray::Array2;
 use thiserror::Error;
+
+use crate::library::limits::{
+    MAX_DEMO_BYTES, MAX_DEMO_ROWS, MAX_DEMO_SECONDS, MAX_OUTPUTS, MIN_DEMO_DT,
+};
 
 /// Relative tolerance on time-step uniformity: loose enough for times printed
 /// with six or seven significant digits, tight enough to catch dropped samples.
@@ -103,8 +111,30 @@ pub enum DemoError {
         step: f64,
         dt: f64,
     },
+    #[error("{file}: {what}")]
+    Limit { file: String, what: String },
     #[error("invalid demonstration {file}: {reason}")]
     Invalid { file: String, reason: String },
+}
+
+/// The step and duration limits, shared by files and in-memory demos.
+fn check_timing(file: &str, dt: f64, rows: usize) -> Result<(), DemoError> {
+    let limit = |what: String| DemoError::Limit {
+        file: file.to_string(),
+        what,
+    };
+    if dt < MIN_DEMO_DT {
+        return Err(limit(format!(
+            "time step {dt} s is below the smallest allowed, {MIN_DEMO_DT} s; is the time column in seconds?"
+        )));
+    }
+    let duration = (rows - 1) as f64 * dt;
+    if duration > MAX_DEMO_SECONDS {
+        return Err(limit(format!(
+            "the demonstration lasts {duration} s; at most {MAX_DEMO_SECONDS} s is allowed (is the time column in seconds?)"
+        )));
+    }
+    Ok(())
 }
 
 /// One demonstration: `data[t, d]` is output `names[d]` at time `t·dt`.
@@ -168,6 +198,14 @@ impl Demo {
                 self.data.nrows()
             )));
         }
+        if self.data.ncols() > MAX_OUTPUTS || self.data.nrows() > MAX_DEMO_ROWS {
+            return Err(invalid(format!(
+                "{} rows × {} outputs; at most {MAX_DEMO_ROWS} rows and {MAX_OUTPUTS} outputs are allowed",
+                self.data.nrows(),
+                self.data.ncols()
+            )));
+        }
+        check_timing(file, self.dt, self.data.nrows())?;
         for (i, n) in self.names.iter().enumerate() {
             // A name the parser would split or trim differently would not round-trip.
             if n.trim().is_empty() || n.trim() != n || n.contains([',', '\n', '\r']) {
@@ -189,16 +227,33 @@ impl Demo {
     /// Reads and validates a demonstration file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, DemoError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| DemoError::Read {
+        let read = |source| DemoError::Read {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let len = std::fs::metadata(path).map_err(read)?.len();
+        if len > MAX_DEMO_BYTES {
+            return Err(DemoError::Limit {
+                file: path.display().to_string(),
+                what: format!(
+                    "{len} bytes; a demonstration file may have at most {MAX_DEMO_BYTES}"
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read)?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses demonstration text; `source_name` is used in error messages.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, DemoError> {
         let file = || source_name.to_string();
+        let limit = |what: String| DemoError::Limit { file: file(), what };
+        if text.len() as u64 > MAX_DEMO_BYTES {
+            return Err(limit(format!(
+                "{} bytes; a demonstration may have at most {MAX_DEMO_BYTES}",
+                text.len()
+            )));
+        }
         if text.trim().is_empty() {
             return Err(DemoError::Empty { file: file() });
         }
@@ -208,6 +263,13 @@ impl Demo {
             .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
         // The header is line 1 by definition; a blank first line means no header.
         let (_, header) = lines.next().unwrap_or((1, ""));
+        // Counted before splitting: the name checks below compare every pair.
+        let outputs = header.matches(',').count();
+        if outputs > MAX_OUTPUTS {
+            return Err(limit(format!(
+                "line 1: {outputs} output columns; at most {MAX_OUTPUTS} are allowed"
+            )));
+        }
         let cols: Vec<&str> = header.split(',').map(str::trim).collect();
         if header.trim().is_empty() || cols.iter().all(|c| c.parse::<f64>().is_ok()) {
             return Err(DemoError::NoHeader { file: file() });
@@ -244,6 +306,11 @@ impl Demo {
         for (line, l) in lines {
             if l.trim().is_empty() {
                 continue;
+            }
+            if times.len() == MAX_DEMO_ROWS {
+                return Err(limit(format!(
+                    "line {line}: more than {MAX_DEMO_ROWS} data rows"
+                )));
             }
             let fields: Vec<&str> = l.split(',').map(str::trim).collect();
             if fields.len() != cols.len() {
@@ -299,6 +366,8 @@ impl Demo {
         }
         let (t0, tn) = (times[0].1, times[times.len() - 1].1);
         let dt = (tn - t0) / (times.len() - 1) as f64;
+        // Also catches t_last − t_first overflowing to infinity.
+        check_timing(source_name, dt, times.len())?;
         for w in times.windows(2) {
             let step = w[1].1 - w[0].1;
             // Differences of printed times carry rounding of order ulp(t).

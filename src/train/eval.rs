@@ -9,7 +9,8 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use serde::Serialize;
 
-use super::trainer::{Mode, Propagator};
+use super::trainer::Propagator;
+use crate::library::Mode;
 use crate::model::{run_motif, run_prep, Network};
 
 /// `Σ‖y − y*‖² / Σ‖y* − mean(y*)‖²` over one segment.

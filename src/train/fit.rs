@@ -8,9 +8,11 @@ use super::config::{ConfigError, TrainConfig};
 use super::dataset::{self, DatasetError};
 use super::demo::Demo;
 use super::eval::{evaluate, EvalOptions};
-use super::trainer::{self, Mode, TrainOptions, TrainReport};
+use super::trainer::{self, TrainReport};
+use crate::library::limits::{self, MAX_MOTIFS};
 use crate::library::{
-    Library, Manifest, MotifEntry, PrepInfo, PrepKind, Provenance, TrainingInfo, FORMAT_VERSION,
+    validate_motif_name, validate_output_name, Library, Manifest, Mode, MotifEntry, PrepInfo,
+    PrepKind, Provenance, TrainOptions, TrainingInfo, FORMAT_VERSION,
 };
 use crate::model::{Network, Preparation};
 
@@ -67,10 +69,22 @@ pub fn train_library(
             .into());
         }
     }
+    let invalid = |message: String| {
+        FitError::Config(ConfigError::Invalid {
+            path: cfg_path.to_path_buf(),
+            message,
+        })
+    };
+    for name in &outputs {
+        validate_output_name(name)
+            .map_err(|e| invalid(format!("output (demo column) name: {e}")))?;
+    }
     let raw: Vec<Array2<f32>> = demos
         .iter()
-        .map(|(_, d)| dataset::resample(d, dt))
-        .collect();
+        .map(|(source, d)| dataset::resample(d, source, dt))
+        .collect::<Result<_, _>>()?;
+    let steps: Vec<usize> = raw.iter().map(|t| t.nrows()).collect();
+    limits::check_training_memory(cfg.network.n, cfg.training.batch, &steps).map_err(invalid)?;
     let scaling = dataset::fit_scaling(&raw)?;
     let targets = demos
         .iter()
@@ -155,6 +169,8 @@ pub fn train_library(
             options: cfg.training.clone(),
             seconds: report.seconds,
         },
+        // Written by `Library::save`, from the bytes it writes.
+        weights_sha256: None,
     };
     Ok(Library {
         manifest,
@@ -200,16 +216,23 @@ pub fn add_motif(
     source: &str,
     progress: Progress,
 ) -> Result<(), FitError> {
+    validate_motif_name(name).map_err(|e| FitError::Invalid(format!("motif name: {e}")))?;
     if lib.network.motif_index(name).is_some() {
         return Err(FitError::Duplicate(name.to_string()));
     }
-    if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
+    if lib.network.motifs.len() >= MAX_MOTIFS {
         return Err(FitError::Invalid(format!(
-            "motif name '{name}' must be non-empty with no spaces"
+            "the library already holds {MAX_MOTIFS} motifs, the most allowed"
         )));
     }
     let m = &lib.manifest;
+    m.training
+        .options
+        .check("the library's training.options")
+        .map_err(FitError::Invalid)?;
     let target = dataset::target(demo, source, &m.outputs, &m.output_scaling, m.dt as f64)?;
+    limits::check_training_memory(lib.network.n(), m.training.options.batch, &[target.nrows()])
+        .map_err(FitError::Invalid)?;
     let opts = TrainOptions {
         seed: m
             .training

@@ -1,7 +1,8 @@
 //! Building the optimised preparation for a trainable network.
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array2, Axis};
 
+use crate::model::network::check_prep_contraction;
 use crate::model::prep::{optimise_prep, PrepOptions};
 use crate::model::Network;
 
@@ -30,28 +31,6 @@ pub fn optimised_j_prep(net: &Network, rank: usize) -> Result<Array2<f32>, Strin
     let jp = optimise_prep(&j0, &w, rank, net.tau as f64, opts)
         .map(|r| r.j_prep_f32())
         .map_err(|e| e.to_string())?;
-    check_discrete_contraction(&jp, net.alpha())?;
+    check_prep_contraction(&jp, net.alpha()).map_err(|e| e.to_string())?;
     Ok(jp)
-}
-
-/// The discrete step `e ← ((1−α)I + αJ_prep) e` must shrink residuals, or the
-/// preparation would blow up the state it is meant to settle.
-fn check_discrete_contraction(jp: &Array2<f32>, alpha: f32) -> Result<(), String> {
-    let n = jp.nrows();
-    let m = Array2::<f32>::eye(n) * (1.0 - alpha) + jp * alpha;
-    // Power iteration from a generic vector: the growth per step approaches the
-    // spectral radius; 400 steps is far longer than any preparation.
-    let mut v = Array1::from_shape_fn(n, |i| 1.0 + (i as f32 * 0.618).fract());
-    let v0 = v.dot(&v).sqrt();
-    for _ in 0..400 {
-        v = m.dot(&v);
-    }
-    let growth = v.dot(&v).sqrt() / v0;
-    if growth.is_finite() && growth < 1.0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "the discrete preparation step at alpha = {alpha} does not contract (norm ×{growth:e} over 400 steps)"
-        ))
-    }
 }

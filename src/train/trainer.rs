@@ -16,44 +16,8 @@ use super::bptt::{self, Workspace};
 use super::config::NetworkConfig;
 use crate::model::{Drive, Motif, Network, OutputScaling, Preparation, Shared, Variant};
 
-/// Where each training trial starts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Mode {
-    /// `x0 ~ N(0, σ0² I)`; the motif's own initial state is not used.
-    Baseline { sigma0: f32 },
-    /// `x0 = x*_m + P (ξ − x*_m)`, P the preparation propagator: the state the
-    /// preparation leaves at motif onset from a broad random `ξ ~ N(0, ξσ² I)`
-    /// or, for a `chain_fraction` of trials, from other motifs' end states.
-    Thalamocortical { xi_sigma: f32, chain_fraction: f32 },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainOptions {
-    pub steps: usize,
-    /// Trials per motif per step.
-    pub batch: usize,
-    pub lr: f32,
-    /// Learning rate decays exponentially from `lr` to `lr_final`.
-    pub lr_final: f32,
-    /// Global-norm gradient clip; 0 disables.
-    pub clip: f32,
-    pub seed: u64,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        Self {
-            steps: 1500,
-            batch: 8,
-            lr: 2e-3,
-            lr_final: 1e-4,
-            clip: 1.0,
-            seed: 1,
-        }
-    }
-}
+// The library format owns these; re-exported for the trainer's callers.
+pub use crate::library::{Mode, TrainOptions};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainReport {
