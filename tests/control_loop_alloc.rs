@@ -100,6 +100,9 @@ fn running_loop_does_not_allocate() {
         spin: Duration::from_micros(50),
         status_period: Duration::from_millis(20),
         watchdog: Duration::from_millis(5),
+        // What the node asks for by default: locking memory and taking
+        // FIFO must not make the running loop allocate either.
+        realtime: Params::default().loop_config().realtime,
     };
     // The counter sees allocations on a thread of that name.
     ARMED.store(true, Ordering::SeqCst);

@@ -17,6 +17,7 @@ use crossbeam_channel::bounded;
 use motif::{
     control::{
         spawn_loop, Command, Controller, LoopChannels, LoopConfig, MotifQueue, Params, Phase,
+        RealtimeConfig,
     },
     library::Library,
     robot::ArmModel,
@@ -60,6 +61,8 @@ fn loop_samples_are_the_controller_on_the_deadline_clock() {
             spin: Duration::ZERO,
             status_period: Duration::from_millis(100),
             watchdog: Duration::from_secs(1),
+            // Normal scheduling, so the neighbours really make it wake late.
+            realtime: RealtimeConfig::default(),
         },
         LoopChannels {
             commands: cmd_rx,

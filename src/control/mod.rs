@@ -10,6 +10,7 @@ pub mod controller;
 pub mod error;
 pub mod limits;
 pub mod params;
+pub mod realtime;
 pub mod reference;
 pub mod rt_loop;
 pub mod sample;
@@ -24,6 +25,7 @@ pub use controller::{Controller, ControllerConfig, SupervisionSettings};
 pub use error::ControlError;
 pub use limits::{JointLimits, LimitMeter};
 pub use params::Params;
+pub use realtime::{Policy, RealtimeConfig, Scheduling};
 pub use rt_loop::{
     spawn_loop, wait_until, LoopChannels, LoopConfig, LoopHandle, LoopInput, LoopReport, Measured,
 };
