@@ -71,7 +71,7 @@ fn run_loop(
         &params.without_robot().controller_config().unwrap(),
     )
     .unwrap();
-    ctl.command(0, Command::Run(queue)).unwrap();
+    ctl.command(Command::Run(queue)).unwrap();
     let (_cmd_tx, cmd_rx) = bounded::<LoopInput>(4);
     let (s_tx, s_rx) = bounded(4096);
     let (st_tx, st_rx) = bounded(64);
@@ -99,6 +99,7 @@ fn run_loop(
                 measured: crossbeam_channel::never(),
                 samples: s_tx,
                 status: st_tx,
+                outcomes: crossbeam_channel::bounded(1).0,
             },
         )
         .unwrap();
@@ -140,7 +141,7 @@ fn main() {
         &params.without_robot().controller_config().unwrap(),
     )
     .unwrap();
-    ctl.command(0, Command::Run(queue)).unwrap();
+    ctl.command(Command::Run(queue)).unwrap();
     let (mut all_ticks, mut net_ticks, mut plain_ticks) =
         (Histogram::new(), Histogram::new(), Histogram::new());
     for k in 1..=30_000u64 {

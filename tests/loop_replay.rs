@@ -36,7 +36,7 @@ fn loop_samples_are_the_controller_on_the_deadline_clock() {
     let play = Command::Run(MotifQueue::from_slice(&[circle]).unwrap());
     let new_controller = || {
         let mut c = Controller::new(&lib, &arm, &config).unwrap();
-        c.command(0, play).unwrap();
+        c.command(play).unwrap();
         c
     };
 
@@ -69,6 +69,7 @@ fn loop_samples_are_the_controller_on_the_deadline_clock() {
             measured: crossbeam_channel::never(),
             samples: s_tx,
             status: st_tx,
+            outcomes: crossbeam_channel::bounded(1).0,
         },
     )
     .unwrap();

@@ -127,6 +127,7 @@ fn run(cli: Cli) -> Result<()> {
             measured: measured_rx,
             samples: sample_tx,
             status: status_tx,
+            outcomes: crossbeam_channel::bounded(1).0,
         },
     )?;
     cmd_tx.send(LoopInput::Command(1, first))?;

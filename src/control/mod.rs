@@ -27,10 +27,11 @@ pub use limits::{JointLimits, LimitMeter};
 pub use params::Params;
 pub use realtime::{Policy, RealtimeConfig, Scheduling};
 pub use rt_loop::{
-    spawn_loop, wait_until, LoopChannels, LoopConfig, LoopHandle, LoopInput, LoopReport, Measured,
+    spawn_loop, wait_until, CommandOutcome, LoopChannels, LoopConfig, LoopHandle, LoopInput,
+    LoopReport, Measured,
 };
 pub use sample::{Sample, MAX_JOINTS};
 pub use sequencer::{FaultCode, Phase, RejectReason};
-pub use status::{motifs_json, status_json, CommandRecord, NodeStatus, StatusSnapshot};
+pub use status::{echo, motifs_json, status_json, CommandRecord, NodeStatus, StatusSnapshot};
 pub use timing::{Histogram, TimingStats, TimingSummary};
 pub use tracker::JointState3;

@@ -23,7 +23,7 @@ use super::{
     error::ControlError,
     realtime::{self, RealtimeConfig, Scheduling},
     sample::Sample,
-    sequencer::{FaultCode, Phase},
+    sequencer::{FaultCode, Phase, RejectReason},
     status::StatusSnapshot,
     timing::{TimingStats, TimingSummary},
 };
@@ -49,6 +49,9 @@ pub enum LoopInput {
     Command(u64, Command),
 }
 
+/// The loop's verdict on the command with this id.
+pub type CommandOutcome = (u64, Result<(), RejectReason>);
+
 /// The robot's measured joint positions, mapped to the configured joint
 /// order on the transport side.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +66,9 @@ pub struct LoopChannels {
     pub measured: Receiver<Measured>,
     pub samples: Sender<Sample>,
     pub status: Sender<StatusSnapshot>,
+    /// One outcome per command handled, so every sender learns its own
+    /// (a status snapshot shows only one command and comes 10× a second).
+    pub outcomes: Sender<CommandOutcome>,
 }
 
 pub struct LoopHandle {
@@ -219,7 +225,10 @@ fn run(
         for _ in 0..MAX_COMMANDS_PER_TICK {
             match commands.try_recv() {
                 Ok(LoopInput::Command(id, cmd)) => {
-                    let _ = ctl.command(id, cmd);
+                    let result = ctl.command(cmd);
+                    // Full only if the node stopped draining; the sender
+                    // then reports no answer rather than a wrong one.
+                    let _ = ch.outcomes.try_send((id, result));
                 }
                 Err(_) => break,
             }
