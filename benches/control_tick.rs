@@ -4,9 +4,12 @@
 //!    so only the computation is measured), split by tick kind, and the
 //!    library's load time.
 //! 2. The real loop on its thread at 1000 Hz for SECS seconds per case:
-//!    {idle, loaded} × {plain sleep, sleep-then-spin}. "Loaded" runs one
-//!    busy-looping thread beside the loop for exactly that case's duration.
-//!    Reports wake-up lateness p50/p99/p99.9/max and missed deadlines.
+//!    {idle, loaded} × {plain sleep, sleep-then-spin, SCHED_FIFO 80 with
+//!    locked memory and sleep-then-spin}. "Loaded" runs two busy-looping
+//!    threads (one per core here) beside the loop for exactly that case's
+//!    duration. Reports wake-up lateness p50/p99/p99.9/max, missed
+//!    deadlines and the scheduling the loop thread actually got (FIFO needs
+//!    privilege: unprivileged, the FIFO rows say SCHED_OTHER).
 //!
 //! ```sh
 //! cargo bench --bench control_tick                       # 5 s per case
@@ -24,7 +27,7 @@ use crossbeam_channel::bounded;
 use motif::{
     control::{
         spawn_loop, Command, Controller, Histogram, LoopChannels, LoopConfig, LoopInput,
-        MotifQueue, Params, TimingSummary,
+        MotifQueue, Params, RealtimeConfig, TimingSummary,
     },
     library::Library,
     robot::ArmModel,
@@ -57,8 +60,9 @@ fn run_loop(
     arm: &ArmModel,
     queue: MotifQueue,
     spin: Duration,
+    realtime: RealtimeConfig,
     secs: f64,
-    load: bool,
+    neighbours: usize,
 ) -> (TimingSummary, u64) {
     let params = Params::default();
     let mut ctl = Controller::new(
@@ -67,18 +71,19 @@ fn run_loop(
         &params.without_robot().controller_config().unwrap(),
     )
     .unwrap();
-    ctl.command(0, Command::Run(queue)).unwrap();
+    ctl.command(Command::Run(queue)).unwrap();
     let (_cmd_tx, cmd_rx) = bounded::<LoopInput>(4);
     let (s_tx, s_rx) = bounded(4096);
     let (st_tx, st_rx) = bounded(64);
     let cfg = LoopConfig {
         period: Duration::from_millis(1),
         spin,
+        realtime,
         ..params.loop_config()
     };
-    let busy = AtomicBool::new(load);
+    let busy = AtomicBool::new(true);
     std::thread::scope(|scope| {
-        if load {
+        for _ in 0..neighbours {
             scope.spawn(|| {
                 let mut x = 0u64;
                 while busy.load(Ordering::Relaxed) {
@@ -94,6 +99,7 @@ fn run_loop(
                 measured: crossbeam_channel::never(),
                 samples: s_tx,
                 status: st_tx,
+                outcomes: crossbeam_channel::bounded(1).0,
             },
         )
         .unwrap();
@@ -135,7 +141,7 @@ fn main() {
         &params.without_robot().controller_config().unwrap(),
     )
     .unwrap();
-    ctl.command(0, Command::Run(queue)).unwrap();
+    ctl.command(Command::Run(queue)).unwrap();
     let (mut all_ticks, mut net_ticks, mut plain_ticks) =
         (Histogram::new(), Histogram::new(), Histogram::new());
     for k in 1..=30_000u64 {
@@ -177,17 +183,27 @@ fn main() {
     let spin = Duration::from_micros(params.spin_us);
     let mut cases = Vec::new();
     println!("real loop at 1000 Hz, {secs} s per case; lateness in µs");
-    for load in [false, true] {
-        for (wait, spin) in [("plain sleep", Duration::ZERO), ("sleep + spin", spin)] {
-            let (t, skipped) = run_loop(&lib, &arm, queue, spin, secs, load);
+    let normal = RealtimeConfig::default();
+    let fifo = RealtimeConfig {
+        priority: 80,
+        lock_memory: true,
+        cpu: None,
+    };
+    for (cond, neighbours) in [("idle", 0), ("loaded", 2)] {
+        for (wait, spin, rt) in [
+            ("plain sleep", Duration::ZERO, normal),
+            ("sleep + spin", spin, normal),
+            ("FIFO 80 + sleep + spin", spin, fifo),
+        ] {
+            let (t, skipped) = run_loop(&lib, &arm, queue, spin, rt, secs, neighbours);
             let l = t.lateness;
-            let cond = if load { "loaded" } else { "idle" };
             println!(
-                "{cond:<6} {wait:<13} spin {:>3} µs: p50 {:7.1}  p99 {:7.1}  p99.9 {:7.1}  max {:8.1}; {} ticks, {} woke ≥ 1 period late, {} deadlines skipped; compute p50 {:.1} µs",
-                spin.as_micros(), l.p50_us, l.p99_us, l.p999_us, l.max_us, t.ticks, t.overruns, skipped, t.compute.p50_us
+                "{cond:<6} {wait:<22} spin {:>3} µs: p50 {:7.1}  p99 {:7.1}  p99.9 {:7.1}  max {:8.1}; {} ticks, {} woke ≥ 1 period late, {} deadlines skipped; compute p50 {:.1} µs; {}",
+                spin.as_micros(), l.p50_us, l.p99_us, l.p999_us, l.max_us, t.ticks, t.overruns, skipped, t.compute.p50_us, t.scheduling
             );
             cases.push(serde_json::json!({
-                "load": cond, "wait": wait, "spin_us": spin.as_micros() as u64, "seconds": secs,
+                "load": cond, "neighbours": neighbours, "wait": wait, "spin_us": spin.as_micros() as u64, "seconds": secs,
+                "scheduling": t.scheduling.to_string(),
                 "lateness_us": {"p50": l.p50_us, "p99": l.p99_us, "p999": l.p999_us, "max": l.max_us},
                 "ticks": t.ticks, "late_by_a_period": t.overruns, "skipped_deadlines": skipped,
                 "compute_us": {"p50": t.compute.p50_us, "p99": t.compute.p99_us},

@@ -124,7 +124,7 @@ fn measure(lib: &Library, arm: &ArmModel, n: usize) -> Row {
     let mut k = 0u64;
     while ticks.len() < SAMPLES + SAMPLES / 10 {
         if ctl.phase() != Phase::Executing && ctl.phase() != Phase::Preparing {
-            ctl.command(k, Command::Run(queue)).expect("run");
+            ctl.command(Command::Run(queue)).expect("run");
         }
         k += 1;
         let executing = ctl.phase() == Phase::Executing;

@@ -93,7 +93,7 @@ fn tick_and_command_never_allocate() {
         let t = if k.is_multiple_of(97) { t + 0.0007 } else { t };
         let (sample, n) = counted(|| {
             if script_i < script.len() && script[script_i].0 == k {
-                let _ = ctl.command(k, script[script_i].1);
+                let _ = ctl.command(script[script_i].1);
                 script_i += 1;
             }
             // The robot follows exactly; none before tick 5 (waiting).

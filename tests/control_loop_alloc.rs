@@ -95,11 +95,15 @@ fn running_loop_does_not_allocate() {
     let (cmd_tx, cmd_rx) = bounded::<LoopInput>(8);
     let (s_tx, s_rx) = bounded(64);
     let (st_tx, st_rx) = bounded(4);
+    let (o_tx, o_rx) = bounded(4);
     let cfg = LoopConfig {
         period: Duration::from_millis(1),
         spin: Duration::from_micros(50),
         status_period: Duration::from_millis(20),
         watchdog: Duration::from_millis(5),
+        // What the node asks for by default: locking memory and taking
+        // FIFO must not make the running loop allocate either.
+        realtime: Params::default().loop_config().realtime,
     };
     // The counter sees allocations on a thread of that name.
     ARMED.store(true, Ordering::SeqCst);
@@ -123,6 +127,7 @@ fn running_loop_does_not_allocate() {
             measured: crossbeam_channel::never(),
             samples: s_tx,
             status: st_tx,
+            outcomes: o_tx,
         },
     )
     .unwrap();
@@ -130,6 +135,7 @@ fn running_loop_does_not_allocate() {
     std::thread::sleep(Duration::from_millis(100));
     ARMED.store(true, Ordering::SeqCst);
     let mut samples = 0usize;
+    let mut outcomes = Vec::with_capacity(script.len());
     for (i, cmd) in script.iter().enumerate() {
         cmd_tx.try_send(LoopInput::Command(i as u64, *cmd)).unwrap();
         for _ in 0..30 {
@@ -139,12 +145,15 @@ fn running_loop_does_not_allocate() {
             if i % 2 == 0 {
                 let _ = st_rx.try_iter().count();
             }
+            outcomes.extend(o_rx.try_iter().map(|(id, _)| id));
         }
     }
     ARMED.store(false, Ordering::SeqCst);
     let report = handle.stop().unwrap();
     let allocs = LOOP_ALLOCS.load(Ordering::SeqCst);
     assert!(samples > 500, "loop produced only {samples} samples");
+    // One outcome per command, in order, each with its command's id.
+    assert_eq!(outcomes, (0..script.len() as u64).collect::<Vec<_>>());
     assert!(report.timing.ticks > 500);
     assert_eq!(
         allocs, 0,

@@ -86,8 +86,7 @@ fn check_limits(ctl: &Controller, samples: &[Sample]) -> [f64; 3] {
 fn follows_the_library_motif() {
     let (lib, _, mut ctl) = setup(&Params::default());
     let m = lib.network.motif_index("circle").unwrap();
-    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle"]))).unwrap();
     let reference = reference(&lib, m);
     let dt = f64::from(lib.network.dt);
     let mut samples = Vec::new();
@@ -138,8 +137,7 @@ fn follows_the_library_motif() {
 fn late_ticks_do_not_stretch_a_motif() {
     let run = |gap_every: u64| {
         let (lib, _, mut ctl) = setup(&Params::default());
-        ctl.command(1, Command::Run(queue(&lib, &["wave"])))
-            .unwrap();
+        ctl.command(Command::Run(queue(&lib, &["wave"]))).unwrap();
         let mut t = 0.0;
         let mut k = 0u64;
         let mut samples = Vec::new();
@@ -173,8 +171,7 @@ fn stop_slows_motif_time_and_hold_brakes_to_a_standstill() {
         ..Params::default()
     };
     let (lib, _, mut ctl) = setup(&params);
-    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle"]))).unwrap();
     let mut samples = Vec::new();
     let mut k = 0u64;
     let mut tick = |ctl: &mut Controller, n: u64, out: &mut Vec<Sample>| {
@@ -185,7 +182,7 @@ fn stop_slows_motif_time_and_hold_brakes_to_a_standstill() {
     };
     tick(&mut ctl, 1500, &mut samples);
     assert_eq!(ctl.phase(), Phase::Executing);
-    ctl.command(2, Command::Stop).unwrap();
+    ctl.command(Command::Stop).unwrap();
     tick(&mut ctl, 10, &mut samples);
     assert_eq!(ctl.phase(), Phase::Stopping);
     tick(&mut ctl, 450, &mut samples);
@@ -194,8 +191,7 @@ fn stop_slows_motif_time_and_hold_brakes_to_a_standstill() {
     tick(&mut ctl, 100, &mut samples);
     assert_eq!(samples.last().unwrap().position, held);
 
-    ctl.command(3, Command::Run(queue(&lib, &["wave"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["wave"]))).unwrap();
     let speed = |s: &Sample| s.velocities().iter().map(|v| v.abs()).fold(0.0, f64::max);
     for _ in 0..3000 {
         tick(&mut ctl, 1, &mut samples);
@@ -204,7 +200,7 @@ fn stop_slows_motif_time_and_hold_brakes_to_a_standstill() {
         }
     }
     assert!(speed(samples.last().unwrap()) > 0.3, "wave never got going");
-    ctl.command(4, Command::Hold).unwrap();
+    ctl.command(Command::Hold).unwrap();
     let before = samples.len();
     tick(&mut ctl, 600, &mut samples);
     assert_eq!(ctl.phase(), Phase::Holding);
@@ -222,8 +218,7 @@ fn stop_slows_motif_time_and_hold_brakes_to_a_standstill() {
 #[test]
 fn non_finite_output_brakes_to_the_last_safe_posture() {
     let (lib, _, mut ctl) = setup(&Params::default());
-    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle"]))).unwrap();
     let mut samples = Vec::new();
     for k in 1..1200 {
         samples.push(ctl.tick(k as f64 * PERIOD));
@@ -238,8 +233,7 @@ fn non_finite_output_brakes_to_the_last_safe_posture() {
     let snap = ctl.snapshot();
     assert_eq!(snap.fault, Some(FaultCode::NonFiniteOutput));
     // A new command clears the fault and recovers from rest state.
-    ctl.command(2, Command::Run(queue(&lib, &["wave"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["wave"]))).unwrap();
     for k in 2000..3000 {
         let s = ctl.tick(k as f64 * PERIOD);
         assert!(s.positions().iter().all(|q| q.is_finite()));
@@ -284,8 +278,7 @@ fn waits_for_the_robot_then_starts_bumpless() {
         ..Params::default()
     };
     let mut ctl = Controller::new(&lib, &arm, &p.controller_config().unwrap()).unwrap();
-    ctl.command(1, Command::Run(queue(&lib, &["circle"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle"]))).unwrap();
     for k in 1..50 {
         let s = ctl.tick(k as f64 * PERIOD);
         assert_eq!(s.phase, Phase::Waiting);
@@ -332,8 +325,7 @@ fn supervision_holds_on_tracking_error_and_on_silence() {
         ..Params::default()
     };
     let mut ctl = Controller::new(&lib, &arm, &p.controller_config().unwrap()).unwrap();
-    ctl.command(1, Command::Run(queue(&lib, &["wave"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["wave"]))).unwrap();
     let mut samples: Vec<Sample> = Vec::new();
     let mut k = 0u64;
     let mut follow =
@@ -362,8 +354,7 @@ fn supervision_holds_on_tracking_error_and_on_silence() {
     assert_eq!(snap.fault_joint.unwrap().0, 1);
     assert_eq!(ctl.phase(), Phase::Holding);
     // A new command clears it; then the measurements stop: hold again.
-    ctl.command(2, Command::Run(queue(&lib, &["circle"])))
-        .unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle"]))).unwrap();
     assert_eq!(ctl.snapshot().fault, None);
     follow(&mut ctl, 500, 0.0, true, &mut samples);
     follow(&mut ctl, 300, 0.0, false, &mut samples);
@@ -410,7 +401,7 @@ fn random_session(seed: u64, ticks: u64) -> [f64; 3] {
                 7 => Command::Hold,
                 _ => Command::Speed(rng.random_range(0.1..=2.0)),
             };
-            let _ = ctl.command(k, cmd);
+            let _ = ctl.command(cmd);
         }
         t += if rng.random_bool(0.005) {
             0.004

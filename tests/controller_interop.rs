@@ -110,6 +110,22 @@ fn run_scenario(root: &Path, python: &Path) {
     );
 
     let rec: Value = serde_json::from_str(&std::fs::read_to_string(out.path()).unwrap()).unwrap();
+    // The scheduling the loop got (the params file asks for FIFO 50 and
+    // locked memory) is in status and on the shutdown line, the same in both.
+    let sched = &rec["statuses"].as_array().unwrap().last().unwrap()["timing"]["scheduling"];
+    let policy = sched["policy"]
+        .as_str()
+        .expect("no timing.scheduling.policy in status");
+    let line = log.iter().find(|l| l.contains("timing:")).unwrap();
+    let reported = line
+        .split("; scheduling ")
+        .nth(1)
+        .expect("no scheduling on the shutdown line");
+    assert!(reported.starts_with(policy), "{policy} vs {reported}");
+    assert_eq!(
+        sched["memory_locked"].as_bool(),
+        Some(reported.contains("memory locked"))
+    );
     check_recording(root, &rec);
 }
 

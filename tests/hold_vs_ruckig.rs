@@ -60,9 +60,9 @@ fn hold_is_within_125_percent_of_the_time_optimal_stop() {
         let l = *ctl.limits();
         limits = Some(l);
         let mut meter = LimitMeter::new(&l, PERIOD);
-        ctl.command(0, Command::Speed(speed)).unwrap();
+        ctl.command(Command::Speed(speed)).unwrap();
         let q: Vec<u16> = seq.iter().map(|n| idx(n)).collect();
-        ctl.command(1, Command::Run(MotifQueue::from_slice(&q).unwrap()))
+        ctl.command(Command::Run(MotifQueue::from_slice(&q).unwrap()))
             .unwrap();
         let mut k = 0u64;
         let mut last: Option<Sample> = None;
@@ -81,7 +81,7 @@ fn hold_is_within_125_percent_of_the_time_optimal_stop() {
             "velocity": at.velocities(),
             "acceleration": at.accelerations(),
         }));
-        ctl.command(2, Command::Hold).unwrap();
+        ctl.command(Command::Hold).unwrap();
         let mut ticks = 0u64;
         loop {
             k += 1;

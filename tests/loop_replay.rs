@@ -17,6 +17,7 @@ use crossbeam_channel::bounded;
 use motif::{
     control::{
         spawn_loop, Command, Controller, LoopChannels, LoopConfig, MotifQueue, Params, Phase,
+        RealtimeConfig,
     },
     library::Library,
     robot::ArmModel,
@@ -35,7 +36,7 @@ fn loop_samples_are_the_controller_on_the_deadline_clock() {
     let play = Command::Run(MotifQueue::from_slice(&[circle]).unwrap());
     let new_controller = || {
         let mut c = Controller::new(&lib, &arm, &config).unwrap();
-        c.command(0, play).unwrap();
+        c.command(play).unwrap();
         c
     };
 
@@ -60,12 +61,15 @@ fn loop_samples_are_the_controller_on_the_deadline_clock() {
             spin: Duration::ZERO,
             status_period: Duration::from_millis(100),
             watchdog: Duration::from_secs(1),
+            // Normal scheduling, so the neighbours really make it wake late.
+            realtime: RealtimeConfig::default(),
         },
         LoopChannels {
             commands: cmd_rx,
             measured: crossbeam_channel::never(),
             samples: s_tx,
             status: st_tx,
+            outcomes: crossbeam_channel::bounded(1).0,
         },
     )
     .unwrap();

@@ -110,3 +110,113 @@ fn demo_rejects_an_unknown_motif_cleanly() {
     assert!(!stderr.contains("panicked"), "panicked instead of an error");
     assert!(!plot.exists(), "a plot was written for a rejected command");
 }
+
+/// The scheduling line of the demo's summary: what the loop thread got.
+fn scheduling_of(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.split("; scheduling ").nth(1))
+        .unwrap_or_else(|| panic!("no scheduling in the summary:\n{stdout}"))
+        .trim()
+        .to_string()
+}
+
+/// The default params ask for SCHED_FIFO 50 and locked memory. Privileged,
+/// the loop gets them; refused (here: rerun as `nobody` without
+/// capabilities, as a user without a `limits.conf` entry would be), each
+/// refusal is one warning naming the fix, and the demo runs on under normal
+/// scheduling and says so.
+#[test]
+fn realtime_scheduling_is_taken_or_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("demo.png");
+    let args = [
+        "--sequence",
+        "circle",
+        "--max-seconds",
+        "1.5",
+        "--plot",
+        plot.to_str().unwrap(),
+    ];
+    let out = demo(&args, Duration::from_secs(60));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "exit {}\n{stderr}", out.status);
+    let got = scheduling_of(&stdout);
+    if got.starts_with("SCHED_FIFO priority 50") {
+        assert!(!stderr.contains("SCHED_FIFO refused"), "{stderr}");
+    } else {
+        assert!(
+            stderr.contains("realtime_priority 50: SCHED_FIFO refused")
+                && stderr.contains("limits.conf"),
+            "FIFO not granted ({got}) without a warning:\n{stderr}"
+        );
+    }
+
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !root || !setpriv.exists() {
+        eprintln!("not root or no setpriv: the unprivileged rerun is the run above");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_motif_demo");
+    let drop_to_nobody = [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+    ];
+    let can_run = Command::new(setpriv)
+        .args(drop_to_nobody)
+        .args(["test", "-x", bin, "-a", "-r"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/manifest.yaml"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can_run {
+        eprintln!("`nobody` cannot read this checkout: the unprivileged rerun is skipped");
+        return;
+    }
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        shared.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let plot = shared.path().join("demo.png");
+    let out = Command::new(setpriv)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(drop_to_nobody)
+        .arg(bin)
+        .args(&args[..4])
+        .args(["--plot", plot.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    eprintln!("unprivileged:\n{stdout}\n{stderr}");
+    assert!(out.status.success(), "exit {}\n{stderr}", out.status);
+    assert!(
+        scheduling_of(&stdout).starts_with("SCHED_OTHER (normal), memory not locked"),
+        "{stdout}"
+    );
+    for warning in [
+        "realtime_priority 50: SCHED_FIFO refused",
+        "rtprio 99",
+        "lock_memory:",
+        "memlock unlimited",
+    ] {
+        assert!(stderr.contains(warning), "no `{warning}` in:\n{stderr}");
+    }
+    assert_eq!(
+        stderr.matches("SCHED_FIFO refused").count(),
+        1,
+        "one warning per refusal"
+    );
+}

@@ -64,7 +64,7 @@ fn published_nmse(
         .map(|n| lib.network.motif_index(n).unwrap() as u16)
         .collect();
     let last = usize::from(*idx.last().unwrap());
-    ctl.command(1, Command::Run(MotifQueue::from_slice(&idx).unwrap()))
+    ctl.command(Command::Run(MotifQueue::from_slice(&idx).unwrap()))
         .unwrap();
     let mut samples: Vec<Sample> = Vec::new();
     let mut k = 0u64;

@@ -17,8 +17,9 @@ use anyhow::{bail, Context, Result};
 use crossbeam_channel::{bounded, never, select};
 use motif::{
     control::{
-        motifs_json, spawn_loop, status_json, CommandRecord, Controller, LoopChannels, LoopInput,
-        Measured, NodeStatus, Params, RejectReason, Sample, StatusSnapshot,
+        motifs_json, spawn_loop, status_json, CommandOutcome, CommandRecord, Controller,
+        LoopChannels, LoopInput, Measured, NodeStatus, Params, RejectReason, Sample,
+        StatusSnapshot,
     },
     library::Library,
     node::{JointStateMap, Outputs, StampClock},
@@ -174,6 +175,8 @@ fn run() -> Result<()> {
     let (measured_tx, measured_rx) = bounded::<Measured>(8);
     let (sample_tx, sample_rx) = bounded::<Sample>(1024);
     let (snap_tx, snap_rx) = bounded::<StatusSnapshot>(16);
+    // Every command in the loop's queue (64) can have its outcome waiting.
+    let (outcome_tx, outcome_rx) = bounded::<CommandOutcome>(256);
     let period = 1.0 / params.loop_rate_hz;
     let handle = spawn_loop(
         controller,
@@ -183,6 +186,7 @@ fn run() -> Result<()> {
             measured: measured_rx,
             samples: sample_tx,
             status: snap_tx,
+            outcomes: outcome_tx,
         },
     )?;
     let joint_map = JointStateMap::new(&names);
@@ -220,27 +224,24 @@ fn run() -> Result<()> {
         next_id += 1;
         let mut rec = CommandRecord::new(id, text);
         match parser.parse(text) {
-            Ok(cmd) => match cmd_tx.try_send(LoopInput::Command(id, cmd)) {
-                Ok(()) => node.accepted += 1,
-                Err(_) => {
+            Ok(cmd) => {
+                if cmd_tx.try_send(LoopInput::Command(id, cmd)).is_err() {
                     rec.accepted = Some(false);
                     rec.reason = Some(RejectReason::Busy.message().into());
                 }
-            },
+            }
             Err(e) => {
                 rec.accepted = Some(false);
                 rec.reason = Some(e.to_string());
             }
         }
         if let Some(reason) = &rec.reason {
-            node.rejected += 1;
-            node.last_error = Some(format!("command rejected: {reason}"));
             // A flood of bad commands must not flood the log too.
-            if node.rejected <= 10 || node.rejected.is_power_of_two() {
+            if node.rejected < 10 || (node.rejected + 1).is_power_of_two() {
                 tracing::warn!(
                     "command {id} `{}` rejected: {reason} ({} rejected so far)",
                     rec.text,
-                    node.rejected
+                    node.rejected + 1
                 );
             } else {
                 tracing::debug!("command {id} `{}` rejected: {reason}", rec.text);
@@ -248,7 +249,7 @@ fn run() -> Result<()> {
         } else {
             tracing::info!("command {id} `{}`", rec.text);
         }
-        node.last_command = Some(rec);
+        node.record(rec);
     };
     if !params.autostart.trim().is_empty() {
         submit(&params.autostart, &mut node);
@@ -300,9 +301,22 @@ fn run() -> Result<()> {
                     out.clock = StampClock::Sim(c.clock);
                 }
             }
+            recv(outcome_rx) -> outcome => {
+                if let Ok((id, result)) = outcome {
+                    if let Err(r) = result {
+                        tracing::warn!("command {id} rejected by the controller: {}", r.message());
+                    }
+                    // The sender is waiting for this: say it now.
+                    if node.resolve(id, result) {
+                        if let Some(s) = &last_snap {
+                            publish_status(s, &node, &out);
+                        }
+                    }
+                }
+            }
             recv(snap_rx) -> snap => {
                 if let Ok(snap) = snap {
-                    update_from_snapshot(&snap, &mut node);
+                    node.observe(&snap);
                     publish_status(&snap, &node, &out);
                     last_snap = Some(snap);
                 }
@@ -335,7 +349,7 @@ fn run() -> Result<()> {
         out.sample(&s);
     }
     out.sample(&report.final_sample);
-    update_from_snapshot(&report.final_status, &mut node);
+    node.observe(&report.final_status);
     publish_status(&report.final_status, &node, &out);
     // Give the transport a moment to put the final samples on the wire.
     std::thread::sleep(Duration::from_millis(200));
@@ -348,41 +362,4 @@ fn run() -> Result<()> {
     tracing::info!("{summary}");
     eprintln!("motif_controller: {summary}");
     Ok(())
-}
-
-/// Folds the loop's view of the last command and faults into the node status.
-fn update_from_snapshot(snap: &StatusSnapshot, node: &mut NodeStatus) {
-    if let (Some((id, result)), Some(rec)) = (snap.last_command, node.last_command.as_mut()) {
-        if rec.id == id && rec.accepted.is_none() {
-            match result {
-                Ok(()) => rec.accepted = Some(true),
-                Err(r) => {
-                    rec.accepted = Some(false);
-                    rec.reason = Some(r.message().into());
-                    node.accepted = node.accepted.saturating_sub(1);
-                    node.rejected += 1;
-                    node.last_error = Some(format!("command rejected: {}", r.message()));
-                }
-            }
-        }
-    }
-    // Report each new fault once, so a later command rejection stays visible.
-    if snap.faults > node.faults_seen {
-        node.faults_seen = snap.faults;
-        if let Some(f) = snap.fault {
-            tracing::error!("{}", f.message());
-            node.last_error = Some(f.message().into());
-        }
-    }
-    if snap.timing.watchdog_trips > node.watchdog_seen {
-        node.watchdog_seen = snap.timing.watchdog_trips;
-        if let Some(f) = snap.loop_fault {
-            tracing::warn!("{} ({} trips)", f.message(), snap.timing.watchdog_trips);
-            node.last_error = Some(format!(
-                "{} ({} trips)",
-                f.message(),
-                snap.timing.watchdog_trips
-            ));
-        }
-    }
 }

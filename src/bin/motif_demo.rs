@@ -45,6 +45,10 @@ struct Cli {
     /// Upper bound on the demo's length in seconds.
     #[arg(long, default_value_t = 60.0)]
     max_seconds: f64,
+    /// Overrides of the params file, as the node takes them:
+    /// `-p realtime_priority:=0` (repeatable).
+    #[arg(short = 'p', long = "param", value_name = "NAME:=VALUE")]
+    params: Vec<String>,
     /// Where the simulated arm starts, one angle per URDF joint (rad,
     /// comma-separated); default the Panda ready pose. The controller starts
     /// from wherever the arm is, as on a real robot.
@@ -76,7 +80,7 @@ fn run(cli: Cli) -> Result<()> {
     if !(cli.preempt_at >= 0.0 && cli.max_seconds > 0.0 && cli.max_seconds.is_finite()) {
         bail!("--preempt-at must be ≥ 0 and --max-seconds positive");
     }
-    let params = Params::load(Some(&cli.params_file), &[]).context("loading parameters")?;
+    let params = Params::load(Some(&cli.params_file), &cli.params).context("loading parameters")?;
     let lib = Library::load(&params.library)
         .with_context(|| format!("loading library {}", params.library.display()))?;
     let arm = ArmModel::from_urdf_file(&params.urdf)
@@ -123,6 +127,7 @@ fn run(cli: Cli) -> Result<()> {
             measured: measured_rx,
             samples: sample_tx,
             status: status_tx,
+            outcomes: crossbeam_channel::bounded(1).0,
         },
     )?;
     cmd_tx.send(LoopInput::Command(1, first))?;
@@ -224,7 +229,8 @@ fn run(cli: Cli) -> Result<()> {
     let t = &report.timing;
     println!(
         "  loop timing over {} ticks: compute p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs; \
-         wake-up lateness p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs; {} overruns",
+         wake-up lateness p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs; {} overruns; \
+         scheduling {}",
         t.ticks,
         t.compute.p50_us,
         t.compute.p99_us,
@@ -232,7 +238,8 @@ fn run(cli: Cli) -> Result<()> {
         t.lateness.p50_us,
         t.lateness.p99_us,
         t.lateness.max_us,
-        t.overruns
+        t.overruns,
+        t.scheduling
     );
 
     let track = Track {

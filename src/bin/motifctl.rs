@@ -143,20 +143,32 @@ fn run() -> Result<ExitCode> {
 
     // A status message proves discovery in one direction; the controller's
     // reader matches ours at about the same time, so wait a little more.
-    status_rx
+    let first = status_rx
         .recv_timeout(timeout)
         .with_context(|| format!("no status from {base} within {timeout:?}; is the controller running (same ROS_DOMAIN_ID)?"))?;
     std::thread::sleep(Duration::from_millis(500));
+    // Ids rise by one per command the node receives: ours is the first
+    // after every id seen so far whose echo is our text. Matching by text
+    // alone would take an earlier identical command's outcome for ours.
+    let mut seen = newest_id(&first.data);
+    for msg in status_rx.try_iter() {
+        seen = seen.max(newest_id(&msg.data));
+    }
+    let echo = motif::control::echo(&text);
     seq_tx.send(StringMsg::new(text.clone()))?;
     let deadline = Instant::now() + timeout;
     while let Ok(msg) = status_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&msg.data) else {
             continue;
         };
-        let lc = &v["last_command"];
-        if lc["text"].as_str() != Some(text.as_str()) {
+        let ours = v["recent_commands"].as_array().and_then(|recent| {
+            recent.iter().find(|c| {
+                c["id"].as_u64().is_some_and(|id| id > seen) && c["text"].as_str() == Some(&echo)
+            })
+        });
+        let Some(lc) = ours else {
             continue;
-        }
+        };
         match lc["accepted"].as_bool() {
             Some(true) => {
                 println!(
@@ -173,4 +185,12 @@ fn run() -> Result<ExitCode> {
         }
     }
     bail!("no acknowledgement of `{text}` in the controller status within {timeout:?}")
+}
+
+/// The id of the newest command in a status message (0 if none).
+fn newest_id(status: &str) -> u64 {
+    serde_json::from_str::<serde_json::Value>(status)
+        .ok()
+        .and_then(|v| v["last_command"]["id"].as_u64())
+        .unwrap_or(0)
 }

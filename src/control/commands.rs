@@ -129,6 +129,11 @@ fn shown(name: &str) -> String {
         .take(MAX_SHOWN_NAME)
         .map(|c| if c.is_control() { '?' } else { c })
         .collect();
+    // Whitespace that does not separate tokens (e.g. U+00A0) is shown as an
+    // escape, or `circle wave` would look like two known names.
+    if s.chars().any(|c| c.is_whitespace()) {
+        s = s.escape_default().to_string();
+    }
     if name.chars().count() > MAX_SHOWN_NAME {
         s.push('…');
     }
@@ -157,8 +162,10 @@ impl CommandParser {
                 max: self.max_bytes,
             });
         }
+        // Exactly the separators the docs name: ASCII spaces (and tabs,
+        // newlines) and commas, so what separates tokens is visible.
         let mut tokens = text
-            .split(|c: char| c.is_whitespace() || c == ',')
+            .split(|c: char| c.is_ascii_whitespace() || c == ',')
             .filter(|t| !t.is_empty());
         let Some(first) = tokens.next() else {
             return Err(CommandError::Empty);
@@ -327,6 +334,11 @@ mod tests {
         assert!(matches!(p.parse(&huge), Err(CommandError::TooLong { .. })));
         let many = "wave ".repeat(MAX_QUEUE + 1);
         assert!(matches!(p.parse(&many), Err(CommandError::TooMany { .. })));
+        // Only ASCII whitespace and commas separate: a non-breaking space
+        // joins two names into one unknown name, shown with its escape.
+        let e = p.parse("circle\u{a0}wave").unwrap_err();
+        assert_eq!(e.to_string(), "unknown motif(s): circle\\u{a0}wave");
+        assert!(p.parse("circle\u{2003}").is_err());
     }
 
     #[test]

@@ -162,7 +162,6 @@ pub struct Controller {
     fault: Option<Trip>,
     faults: u64,
     limited_ticks: u64,
-    last_command: Option<(u64, Result<(), RejectReason>)>,
 }
 
 impl Controller {
@@ -277,7 +276,6 @@ impl Controller {
             fault: None,
             faults: 0,
             limited_ticks: 0,
-            last_command: None,
             net,
         };
         c.characterise_motifs()?;
@@ -420,11 +418,10 @@ impl Controller {
         )
     }
 
-    /// Applies a command at the time of the last tick. `id` is echoed in the
-    /// status so the sender can match the outcome.
-    pub fn command(&mut self, id: u64, cmd: Command) -> Result<(), RejectReason> {
+    /// Applies a command at the time of the last tick.
+    pub fn command(&mut self, cmd: Command) -> Result<(), RejectReason> {
         let moving = self.moving() && !self.waiting;
-        let result = self.seq.command(cmd, moving).map(|action| match action {
+        self.seq.command(cmd, moving).map(|action| match action {
             Action::Prepare(m) if self.waiting => self.pending = Some(m),
             Action::Prepare(m) => {
                 // A new motion clears a fault: the operator has seen it.
@@ -437,9 +434,7 @@ impl Controller {
             Action::Hold if self.waiting => self.pending = None,
             Action::Hold => self.brake_to_hold(),
             Action::Stop | Action::Nothing => {}
-        });
-        self.last_command = Some((id, result));
-        result
+        })
     }
 
     /// The robot's measured joint positions (configured order), as of the
@@ -793,7 +788,6 @@ impl Controller {
                 .supervisor
                 .as_ref()
                 .map(|s| s.error[..self.len()].iter().copied().fold(0.0, f64::max)),
-            last_command: self.last_command,
             loop_fault: None,
             timing: Default::default(),
         }

@@ -10,6 +10,7 @@ pub mod controller;
 pub mod error;
 pub mod limits;
 pub mod params;
+pub mod realtime;
 pub mod reference;
 pub mod rt_loop;
 pub mod sample;
@@ -24,11 +25,13 @@ pub use controller::{Controller, ControllerConfig, SupervisionSettings};
 pub use error::ControlError;
 pub use limits::{JointLimits, LimitMeter};
 pub use params::Params;
+pub use realtime::{Policy, RealtimeConfig, Scheduling};
 pub use rt_loop::{
-    spawn_loop, wait_until, LoopChannels, LoopConfig, LoopHandle, LoopInput, LoopReport, Measured,
+    spawn_loop, wait_until, CommandOutcome, LoopChannels, LoopConfig, LoopHandle, LoopInput,
+    LoopReport, Measured,
 };
 pub use sample::{Sample, MAX_JOINTS};
 pub use sequencer::{FaultCode, Phase, RejectReason};
-pub use status::{motifs_json, status_json, CommandRecord, NodeStatus, StatusSnapshot};
+pub use status::{echo, motifs_json, status_json, CommandRecord, NodeStatus, StatusSnapshot};
 pub use timing::{Histogram, TimingStats, TimingSummary};
 pub use tracker::JointState3;

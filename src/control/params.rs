@@ -10,6 +10,7 @@ use super::{
     commands::{CommandParser, DEFAULT_MAX_COMMAND_BYTES},
     controller::{ControllerConfig, SupervisionSettings},
     error::ControlError,
+    realtime::RealtimeConfig,
     rt_loop::LoopConfig,
 };
 use crate::robot::JointLimitsFile;
@@ -75,6 +76,14 @@ pub struct Params {
     pub joint_states_timeout: f64,
     /// Stamp messages with `/clock` (simulation time) instead of the wall clock.
     pub use_sim_time: bool,
+    /// SCHED_FIFO priority (1–99) of the loop thread only; 0 = normal
+    /// scheduling. 50, as ros2_control's controller manager asks for.
+    pub realtime_priority: u8,
+    /// Lock the process's memory (current and future pages) and pre-fault
+    /// the loop's stack, so a page fault never stalls a tick.
+    pub lock_memory: bool,
+    /// Pin the loop thread to this CPU; -1 = any CPU.
+    pub cpu_affinity: i32,
 }
 
 impl Default for Params {
@@ -108,6 +117,9 @@ impl Default for Params {
             path_tolerance_window: 0.1,
             joint_states_timeout: 0.25,
             use_sim_time: false,
+            realtime_priority: 50,
+            lock_memory: true,
+            cpu_affinity: -1,
         }
     }
 }
@@ -127,6 +139,11 @@ impl Params {
             spin: std::time::Duration::from_micros(self.spin_us),
             status_period: std::time::Duration::from_secs_f64(1.0 / self.status_rate_hz),
             watchdog: std::time::Duration::from_secs_f64(self.watchdog_ms * 1e-3),
+            realtime: RealtimeConfig {
+                priority: self.realtime_priority,
+                lock_memory: self.lock_memory,
+                cpu: u16::try_from(self.cpu_affinity).ok(),
+            },
         }
     }
 
@@ -302,6 +319,21 @@ impl Params {
             if !(v.is_finite() && (0.0..=60.0).contains(&v)) {
                 return Err(invalid(name, format!("{v} s is not in [0, 60]")));
             }
+        }
+        if self.realtime_priority > 99 {
+            return Err(invalid(
+                "realtime_priority",
+                format!(
+                    "{} is not a SCHED_FIFO priority: give 1–99, or 0 for normal scheduling",
+                    self.realtime_priority
+                ),
+            ));
+        }
+        if !(-1..=i32::from(u16::MAX)).contains(&self.cpu_affinity) {
+            return Err(invalid(
+                "cpu_affinity",
+                format!("{} is not a CPU number (-1 = any CPU)", self.cpu_affinity),
+            ));
         }
         if self.joint_states_topic.trim().is_empty() {
             return Err(invalid("joint_states_topic", "must not be empty"));

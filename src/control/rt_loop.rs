@@ -21,8 +21,9 @@ use super::{
     commands::Command,
     controller::Controller,
     error::ControlError,
+    realtime::{self, RealtimeConfig, Scheduling},
     sample::Sample,
-    sequencer::{FaultCode, Phase},
+    sequencer::{FaultCode, Phase, RejectReason},
     status::StatusSnapshot,
     timing::{TimingStats, TimingSummary},
 };
@@ -38,6 +39,8 @@ pub struct LoopConfig {
     pub status_period: Duration,
     /// A tick that starts later than this is a watchdog trip.
     pub watchdog: Duration,
+    /// SCHED_FIFO, locked memory, CPU pinning for the loop thread.
+    pub realtime: RealtimeConfig,
 }
 
 /// A command for the loop, with the id that status echoes back.
@@ -45,6 +48,9 @@ pub struct LoopConfig {
 pub enum LoopInput {
     Command(u64, Command),
 }
+
+/// The loop's verdict on the command with this id.
+pub type CommandOutcome = (u64, Result<(), RejectReason>);
 
 /// The robot's measured joint positions, mapped to the configured joint
 /// order on the transport side.
@@ -60,11 +66,15 @@ pub struct LoopChannels {
     pub measured: Receiver<Measured>,
     pub samples: Sender<Sample>,
     pub status: Sender<StatusSnapshot>,
+    /// One outcome per command handled, so every sender learns its own
+    /// (a status snapshot shows only one command and comes 10× a second).
+    pub outcomes: Sender<CommandOutcome>,
 }
 
 pub struct LoopHandle {
     flags: Arc<Flags>,
     epoch: SystemTime,
+    scheduling: Scheduling,
     thread: Option<JoinHandle<LoopReport>>,
 }
 
@@ -87,6 +97,11 @@ impl LoopHandle {
     /// Wall-clock time of controller time 0, for message stamps.
     pub fn epoch(&self) -> SystemTime {
         self.epoch
+    }
+
+    /// What the loop thread got from the OS (see [`spawn_loop`]).
+    pub fn scheduling(&self) -> Scheduling {
+        self.scheduling
     }
 
     /// Ticks done so far; a value that stops changing means a stalled loop.
@@ -129,6 +144,9 @@ pub fn wait_until(deadline: Instant, spin: Duration) {
     }
 }
 
+/// Starts the loop on its own thread. The thread first takes the real-time
+/// scheduling `config.realtime` asks for; each refusal is logged here as
+/// one warning with its fix, and the loop runs on with what it got.
 pub fn spawn_loop(
     mut controller: Controller,
     config: LoopConfig,
@@ -143,20 +161,36 @@ pub fn spawn_loop(
     let thread = std::thread::Builder::new()
         .name("control-loop".into())
         .spawn(move || {
+            let (scheduling, warnings) = realtime::apply(&config.realtime);
             // Controller time 0 and its wall-clock time, read together on this
             // thread: stamps derived from them are then exact, whatever the
             // thread's start-up delay.
             let start = Instant::now();
-            let _ = epoch_tx.send(SystemTime::now());
-            run(&mut controller, start, config, &channels, &flags2)
+            let _ = epoch_tx.send((SystemTime::now(), scheduling, warnings));
+            run(
+                &mut controller,
+                start,
+                config,
+                scheduling,
+                &channels,
+                &flags2,
+            )
         })
         .map_err(|e| ControlError::Thread(format!("spawn: {e}")))?;
-    let epoch = epoch_rx
+    let (epoch, scheduling, warnings) = epoch_rx
         .recv()
         .map_err(|_| ControlError::Thread("the loop thread exited at start".into()))?;
+    for w in warnings {
+        tracing::warn!("control loop: {w}");
+    }
+    tracing::info!(
+        "control loop scheduling: {scheduling} (kernel preemption: {})",
+        realtime::kernel_preemption()
+    );
     Ok(LoopHandle {
         flags,
         epoch,
+        scheduling,
         thread: Some(thread),
     })
 }
@@ -165,11 +199,15 @@ fn run(
     ctl: &mut Controller,
     start: Instant,
     config: LoopConfig,
+    scheduling: Scheduling,
     ch: &LoopChannels,
     flags: &Flags,
 ) -> LoopReport {
     let (commands, samples, status) = (&ch.commands, &ch.samples, &ch.status);
-    let mut stats = TimingStats::default();
+    let mut stats = TimingStats {
+        scheduling,
+        ..TimingStats::default()
+    };
     let mut k: u64 = 0;
     let mut next_status = start;
     let mut loop_fault = None;
@@ -187,7 +225,10 @@ fn run(
         for _ in 0..MAX_COMMANDS_PER_TICK {
             match commands.try_recv() {
                 Ok(LoopInput::Command(id, cmd)) => {
-                    let _ = ctl.command(id, cmd);
+                    let result = ctl.command(cmd);
+                    // Full only if the node stopped draining; the sender
+                    // then reports no answer rather than a wrong one.
+                    let _ = ch.outcomes.try_send((id, result));
                 }
                 Err(_) => break,
             }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::realtime::Scheduling;
+
 const FINE: u64 = 1_000; // 100 ns buckets, 0..100 µs
 const MID: u64 = 900; // 1 µs buckets, 100 µs..1 ms
 const COARSE: u64 = 990; // 100 µs buckets, 1 ms..100 ms
@@ -144,6 +146,8 @@ pub struct TimingStats {
     pub watchdog_trips: u64,
     /// Samples the transport side could not take (channel full).
     pub samples_dropped: u64,
+    /// What the loop thread got from the OS.
+    pub scheduling: Scheduling,
 }
 
 /// A `Copy` digest of [`TimingStats`] for status messages.
@@ -155,6 +159,7 @@ pub struct TimingSummary {
     pub overruns: u64,
     pub watchdog_trips: u64,
     pub samples_dropped: u64,
+    pub scheduling: Scheduling,
 }
 
 impl TimingStats {
@@ -166,6 +171,7 @@ impl TimingStats {
             overruns: self.overruns,
             watchdog_trips: self.watchdog_trips,
             samples_dropped: self.samples_dropped,
+            scheduling: self.scheduling,
         }
     }
 }
@@ -176,7 +182,7 @@ impl std::fmt::Display for TimingSummary {
             f,
             "{} ticks; compute p50 {:.1} µs p99 {:.1} µs max {:.1} µs; \
              wake-up lateness p50 {:.1} µs p99 {:.1} µs max {:.1} µs; \
-             {} overruns, {} watchdog trips, {} samples dropped",
+             {} overruns, {} watchdog trips, {} samples dropped; scheduling {}",
             self.ticks,
             self.compute.p50_us,
             self.compute.p99_us,
@@ -186,7 +192,8 @@ impl std::fmt::Display for TimingSummary {
             self.lateness.max_us,
             self.overruns,
             self.watchdog_trips,
-            self.samples_dropped
+            self.samples_dropped,
+            self.scheduling
         )
     }
 }
