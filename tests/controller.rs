@@ -451,3 +451,13 @@ proptest! {
         prop_assert!(max.iter().all(|&x| x <= 1.0 + 1e-6));
     }
 }
+
+/// Sessions the random test once failed: a `hold` while the tracker rode
+/// the acceleration limit. With the stop time-synchronised, one joint's
+/// acceleration dropped to zero in a tick (jerk 1.18× the limit); the stop
+/// now brakes every joint on its own profile.
+#[test]
+fn hold_at_the_acceleration_limit_keeps_the_jerk_limit() {
+    random_session(4747349127701678667, 70_000);
+    random_session(4747204250103787381, 125_000);
+}

@@ -139,6 +139,7 @@ impl Tracker {
         self.otg.reset();
         self.mode = Mode::Follow;
         self.input.control_interface = ControlInterface::Position;
+        self.input.synchronization = Synchronization::Time;
     }
 
     /// The last commanded state.
@@ -167,6 +168,11 @@ impl Tracker {
         if self.mode != Mode::Stop {
             self.mode = Mode::Stop;
             self.input.control_interface = ControlInterface::Velocity;
+            // Each joint on its own time-optimal stop: time-synchronised,
+            // a joint caught at its acceleration limit was given a profile
+            // whose first period dropped the acceleration to zero (2× the
+            // jerk limit; tests/controller.rs, hold at the acceleration limit).
+            self.input.synchronization = Synchronization::None;
             self.otg.reset();
         }
     }
