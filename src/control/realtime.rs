@@ -135,22 +135,28 @@ fn errno_result(rc: libc::c_int) -> io::Result<()> {
     }
 }
 
-fn lock_memory() -> Result<(), String> {
-    // With a finite RLIMIT_MEMLOCK and no CAP_IPC_LOCK, MCL_FUTURE would
-    // make every later allocation past the limit fail (an abort in Rust),
-    // so refuse up front instead of crashing minutes later.
+/// The soft limit of `resource` (`RLIM_INFINITY` when unlimited).
+fn soft_limit(resource: libc::__rlimit_resource_t) -> io::Result<libc::rlim_t> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes one rlimit through a valid pointer.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) };
-    errno_result(rc).map_err(|e| format!("reading RLIMIT_MEMLOCK: {e}"))?;
-    if lim.rlim_cur != libc::RLIM_INFINITY && !has_capability(CAP_IPC_LOCK) {
+    errno_result(unsafe { libc::getrlimit(resource, &mut lim) })?;
+    Ok(lim.rlim_cur)
+}
+
+fn lock_memory() -> Result<(), String> {
+    // With a finite RLIMIT_MEMLOCK and no CAP_IPC_LOCK, MCL_FUTURE would
+    // make every later allocation past the limit fail (an abort in Rust),
+    // so refuse up front instead of crashing minutes later.
+    let limit =
+        soft_limit(libc::RLIMIT_MEMLOCK).map_err(|e| format!("reading RLIMIT_MEMLOCK: {e}"))?;
+    if limit != libc::RLIM_INFINITY && !has_capability(CAP_IPC_LOCK) {
         return Err(format!(
             "the locked-memory limit is {} kB and the process lacks CAP_IPC_LOCK, so locking \
              current and future pages would make later allocations fail",
-            lim.rlim_cur / 1024
+            limit / 1024
         ));
     }
     // SAFETY: mlockall takes flags only.
@@ -196,19 +202,10 @@ fn set_fifo(priority: u8) -> io::Result<()> {
     } else {
         let e = io::Error::from_raw_os_error(rc);
         if rc == libc::EPERM {
-            let mut lim = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            // SAFETY: as in lock_memory.
-            if unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut lim) } == 0
-                && lim.rlim_cur != libc::RLIM_INFINITY
-                && lim.rlim_cur < libc::rlim_t::from(priority)
-            {
-                return Err(io::Error::other(format!(
-                    "{e}: RLIMIT_RTPRIO is {}",
-                    lim.rlim_cur
-                )));
+            if let Ok(limit) = soft_limit(libc::RLIMIT_RTPRIO) {
+                if limit != libc::RLIM_INFINITY && limit < libc::rlim_t::from(priority) {
+                    return Err(io::Error::other(format!("{e}: RLIMIT_RTPRIO is {limit}")));
+                }
             }
             return Err(io::Error::other(format!(
                 "{e}: no privilege, or no real-time budget in this cgroup (cpu.rt_runtime_us)"

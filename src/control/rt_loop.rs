@@ -74,7 +74,6 @@ pub struct LoopChannels {
 pub struct LoopHandle {
     flags: Arc<Flags>,
     epoch: SystemTime,
-    scheduling: Scheduling,
     thread: Option<JoinHandle<LoopReport>>,
 }
 
@@ -97,11 +96,6 @@ impl LoopHandle {
     /// Wall-clock time of controller time 0, for message stamps.
     pub fn epoch(&self) -> SystemTime {
         self.epoch
-    }
-
-    /// What the loop thread got from the OS (see [`spawn_loop`]).
-    pub fn scheduling(&self) -> Scheduling {
-        self.scheduling
     }
 
     /// Ticks done so far; a value that stops changing means a stalled loop.
@@ -190,7 +184,6 @@ pub fn spawn_loop(
     Ok(LoopHandle {
         flags,
         epoch,
-        scheduling,
         thread: Some(thread),
     })
 }
