@@ -72,7 +72,7 @@ fn main() {
         true,
         mode,
         &opts,
-        |_, _| stamps.push(Instant::now()),
+        |_, _, _| stamps.push(Instant::now()),
     );
     let mut times: Vec<f64> = stamps
         .windows(2)

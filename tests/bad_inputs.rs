@@ -67,7 +67,8 @@ fn demo_time_steps_outside_the_limits_are_errors() {
     std::fs::write(dir.path().join("two.csv"), demo_csv(50, 1e-30)).unwrap();
     std::fs::write(dir.path().join("t.yaml"), CONFIG).unwrap();
     let cfg = TrainConfig::load(&dir.path().join("t.yaml")).unwrap();
-    let err = fit::train_library(&cfg, &dir.path().join("t.yaml"), &mut |_, _| {}).unwrap_err();
+    let err =
+        fit::train_library(&cfg, &dir.path().join("t.yaml"), &mut |_, _| {}, None).unwrap_err();
     assert!(err.to_string().contains("two.csv"), "{err}");
 }
 
@@ -181,7 +182,7 @@ fn training_memory_is_checked_before_training() {
     std::fs::write(&path, yaml).unwrap();
     let cfg = TrainConfig::load(&path).unwrap();
     let started = Instant::now();
-    let err = fit::train_library(&cfg, &path, &mut |_, _| {}).unwrap_err();
+    let err = fit::train_library(&cfg, &path, &mut |_, _| {}, None).unwrap_err();
     assert!(err.to_string().contains("GiB"), "{err}");
     assert!(started.elapsed().as_secs_f64() < 5.0);
 }

@@ -196,6 +196,13 @@ fn published_stream_keeps_the_motifs_shape() {
             pub_in / raw_in,
             pub_chain / raw_chain,
         );
+        if k == 0 {
+            // Issue 18's accuracy target holds on what the node publishes.
+            assert!(
+                pub_in <= 1e-4 && pub_chain <= 1e-4,
+                "published NMSE: in-distribution {pub_in}, chained {pub_chain}"
+            );
+        }
         if k == 1 {
             assert!(
                 pub_in <= 1.1 * raw_in,

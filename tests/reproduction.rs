@@ -32,7 +32,7 @@ fn train_and_eval(dir: &Path, name: &str, yaml: &str) -> (Library, EvalReport) {
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, yaml).unwrap();
     let cfg = TrainConfig::load(&path).unwrap();
-    let lib = train_library(&cfg, &path, &mut |_, _| {}).unwrap();
+    let lib = train_library(&cfg, &path, &mut |_, _| {}, None).unwrap();
     let report = evaluate(&lib.network, lib.manifest.mode, &lib.targets, &opts());
     eprintln!(
         "{name}: in-dist {:.3e}, chaining {:?}, ratio {:?}, {:.1} s training",

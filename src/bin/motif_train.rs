@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use motif::library::limits::{self, MAX_PREP_TAU};
 use motif::library::{Library, Mode};
 use motif::train::config::TrainConfig;
+use motif::train::curve::{Curve, CurvePoint};
 use motif::train::demo::Demo;
 use motif::train::eval::{self, EvalOptions, EvalReport};
 use motif::train::fit;
@@ -33,6 +34,13 @@ enum Command {
         /// other file or directory there is left alone and is an error).
         #[arg(long)]
         force: bool,
+        /// Also score the accuracy every --curve-every steps (in distribution,
+        /// with BPTT's readout and refitted) and write the curve here as JSON;
+        /// a PNG of it goes beside it. Scoring time is not training time.
+        #[arg(long)]
+        curve: Option<PathBuf>,
+        #[arg(long, default_value_t = 100, requires = "curve")]
+        curve_every: usize,
     },
     /// Add a motif to a library, training only its own parameters.
     Add {
@@ -101,7 +109,13 @@ fn progress_bar(steps: usize, what: &str) -> ProgressBar {
     pb
 }
 
-fn train(config: &Path, out: &Path, force: bool) -> Result<()> {
+fn train(
+    config: &Path,
+    out: &Path,
+    force: bool,
+    curve_path: Option<&Path>,
+    curve_every: usize,
+) -> Result<()> {
     if out.exists() {
         if !force {
             bail!(
@@ -121,16 +135,63 @@ fn train(config: &Path, out: &Path, force: bool) -> Result<()> {
         "training a library"
     );
     let pb = progress_bar(cfg.training.steps, "train");
-    let lib = fit::train_library(&cfg, config, &mut |step, loss| {
-        pb.set_position(step as u64 + 1);
-        pb.set_prefix(format!("{loss:.2e}"));
-    })?;
+    // Scored as the library's own refit would be, or plain least squares.
+    let ridge = cfg.training.readout_ridge.unwrap_or(0.0);
+    let mut curve = curve_path.map(|_| Curve::new(curve_every, 4, ridge));
+    let lib = fit::train_library(
+        &cfg,
+        config,
+        &mut |step, loss| {
+            pb.set_position(step as u64 + 1);
+            pb.set_prefix(format!("{loss:.2e}"));
+        },
+        curve.as_mut(),
+    )?;
     pb.finish();
     lib.save(out)?;
+    if let (Some(path), Some(curve)) = (curve_path, &curve) {
+        write_curve(path, config, &lib, curve)?;
+    }
     for m in &lib.manifest.motifs {
         tracing::info!(motif = %m.name, nmse = m.provenance.nmse, loss = m.provenance.final_loss, "trained");
     }
     tracing::info!(out = %out.display(), seconds = lib.manifest.training.seconds, "library written");
+    Ok(())
+}
+
+fn write_curve(path: &Path, config: &Path, lib: &Library, curve: &Curve) -> Result<()> {
+    let json = serde_json::json!({
+        "config": config.display().to_string(),
+        "n": lib.manifest.n,
+        "motifs": lib.manifest.motifs.len(),
+        "points": curve.points,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    let series = |f: fn(&CurvePoint) -> Option<f32>| -> Vec<(f32, f32)> {
+        curve
+            .points
+            .iter()
+            .filter_map(|p| Some((p.seconds as f32, f(p)?)))
+            .collect()
+    };
+    let png = path.with_extension("png");
+    plots::log_y_lines(
+        &png,
+        &format!(
+            "In-distribution NMSE against training time, N = {}, {} motifs",
+            lib.manifest.n,
+            lib.manifest.motifs.len()
+        ),
+        &format!("motif_train train --config {} --curve …", config.display()),
+        ("training time (s, scoring excluded)", "NMSE"),
+        plots::XAxis::Linear,
+        &[
+            ("BPTT readout".to_string(), series(|p| Some(p.nmse))),
+            ("readout refitted".to_string(), series(|p| p.nmse_refit)),
+        ],
+    )?;
+    tracing::info!(json = %path.display(), png = %png.display(), "accuracy curve written");
     Ok(())
 }
 
@@ -663,7 +724,13 @@ fn main() -> std::process::ExitCode {
     motif::logging::init("info,k=warn");
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Train { config, out, force } => train(config, out, *force),
+        Command::Train {
+            config,
+            out,
+            force,
+            curve,
+            curve_every,
+        } => train(config, out, *force, curve.as_deref(), *curve_every),
         Command::Add {
             library,
             demo,

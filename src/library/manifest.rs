@@ -87,6 +87,12 @@ pub struct TrainOptions {
     /// Global-norm gradient clip; 0 disables.
     pub clip: f32,
     pub seed: u64,
+    /// After BPTT, refit the shared readout (`W`, `y0`) in closed form by
+    /// ridge least squares on the rates (`train::readout`), with this ridge
+    /// relative to the mean diagonal of the normal equations. `None`: keep
+    /// BPTT's readout (libraries before this option have none).
+    #[serde(default)]
+    pub readout_ridge: Option<f32>,
 }
 
 impl Default for TrainOptions {
@@ -98,6 +104,7 @@ impl Default for TrainOptions {
             lr_final: 1e-4,
             clip: 1.0,
             seed: 1,
+            readout_ridge: None,
         }
     }
 }
@@ -114,6 +121,13 @@ impl TrainOptions {
                 "{field}.lr = {} and lr_final = {} must be positive and finite",
                 self.lr, self.lr_final
             ));
+        }
+        if let Some(r) = self.readout_ridge {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(format!(
+                    "{field}.readout_ridge = {r} must be finite and ≥ 0 (leave it out to keep BPTT's readout)"
+                ));
+            }
         }
         if !(self.clip.is_finite() && self.clip >= 0.0) {
             return Err(format!(

@@ -59,6 +59,13 @@ pub struct IkOptions {
     pub posture: Option<Vec<f64>>,
     /// Solutions are kept this far inside the position limits.
     pub limit_margin: f64,
+    /// With a posture: also iterate until the whole step is below this (rad),
+    /// so the solution is the posture-nearest one on the target's
+    /// self-motion manifold, whatever the seed. Without it the solver stops at
+    /// the task tolerance and the self-motion depends on how many iterations
+    /// each sample took: a path solved sample by sample then has kinks where
+    /// the target starts or stops moving. `None`: stop at the task tolerance.
+    pub posture_tolerance: Option<f64>,
 }
 
 impl Default for IkOptions {
@@ -72,6 +79,7 @@ impl Default for IkOptions {
             posture_gain: 0.05,
             posture: None,
             limit_margin: 0.0,
+            posture_tolerance: None,
         }
     }
 }
@@ -175,7 +183,8 @@ impl Kinematics {
                 .unwrap_or_else(Vector3::zeros);
             ep = dp.norm();
             eo = dr.norm();
-            if ep <= opts.position_tolerance && eo <= opts.orientation_tolerance {
+            let on_target = ep <= opts.position_tolerance && eo <= opts.orientation_tolerance;
+            if on_target && opts.posture_tolerance.is_none() {
                 return Ok(q.as_slice().to_vec());
             }
             let jac = k::jacobian(&self.chain).rows(0, rows).into_owned();
@@ -192,6 +201,11 @@ impl Kinematics {
             if let (Some(p), true) = (&opts.posture, opts.posture_gain > 0.0) {
                 let pull = (DVector::from_column_slice(p) - &q) * opts.posture_gain;
                 dq += (DMatrix::identity(n, n) - &pinv * &jac) * pull;
+            }
+            // At the iteration's fixed point the solution no longer depends
+            // on the seed or on the iteration count.
+            if on_target && opts.posture_tolerance.is_none_or(|tol| dq.amax() <= tol) {
+                return Ok(q.as_slice().to_vec());
             }
             let biggest = dq.amax();
             if biggest > opts.max_step {

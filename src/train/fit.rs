@@ -5,6 +5,7 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView2};
 
 use super::config::{ConfigError, TrainConfig};
+use super::curve::Curve;
 use super::dataset::{self, DatasetError};
 use super::demo::Demo;
 use super::eval::{evaluate, EvalOptions};
@@ -30,6 +31,9 @@ pub enum FitError {
     Prep(String),
 }
 
+/// Training-like starts per motif for the readout refit.
+const READOUT_TRIALS: usize = 8;
+
 /// Training progress: (step, loss).
 pub type Progress<'a> = &'a mut dyn FnMut(usize, f32);
 
@@ -51,10 +55,13 @@ fn nmse_per_motif(net: &Network, mode: Mode, targets: &[Array2<f32>]) -> Vec<f32
 }
 
 /// Trains a new library from a config: shared weights and every motif together.
+/// With `curve`, the accuracy is also scored at its checkpoints (and the
+/// scoring time left out of the library's training time).
 pub fn train_library(
     cfg: &TrainConfig,
     cfg_path: &Path,
     progress: Progress,
+    mut curve: Option<&mut Curve>,
 ) -> Result<Library, FitError> {
     let demos = cfg.demos(cfg_path)?;
     let outputs = demos[0].1.names.clone();
@@ -118,15 +125,42 @@ pub fn train_library(
     }
     let all: Vec<usize> = (0..net.motifs.len()).collect();
     let views: Vec<ArrayView2<f32>> = targets.iter().map(|t| t.view()).collect();
-    let report = trainer::train(
+    let mut report = trainer::train(
         &mut net,
         &all,
         &views,
         true,
         cfg.mode,
         &cfg.training,
-        progress,
+        |step, loss, net| {
+            progress(step, loss);
+            if let Some(c) = curve.as_deref_mut() {
+                c.observe(step, cfg.training.steps, net, cfg.mode, &targets);
+            }
+        },
     );
+    if let Some(c) = &curve {
+        report.seconds -= c.scoring().as_secs_f64();
+    }
+    if let Some(ridge) = cfg.training.readout_ridge {
+        let refit = super::readout::refit_readout(
+            &mut net,
+            cfg.mode,
+            &targets,
+            READOUT_TRIALS,
+            ridge,
+            cfg.training.seed,
+        );
+        match refit {
+            Some(r) => tracing::info!(
+                samples = r.samples,
+                nmse_before = r.nmse_before,
+                nmse_after = r.nmse_after,
+                "readout refitted by least squares"
+            ),
+            None => tracing::warn!("the readout refit found no better readout; BPTT's is kept"),
+        }
+    }
     let nmse = nmse_per_motif(&net, cfg.mode, &targets);
 
     let motifs = cfg
@@ -251,7 +285,7 @@ pub fn add_motif(
         false,
         m.mode,
         &opts,
-        progress,
+        |step, loss, _| progress(step, loss),
     );
     lib.targets.push(target);
     let mode = lib.manifest.mode;

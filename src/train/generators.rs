@@ -277,6 +277,8 @@ const MOTIFS: &[&str] = &[
     "lift",
     "square",
     "spiral",
+    "pick",
+    "place",
 ];
 
 pub fn arm_motif_names() -> &'static [&'static str] {
@@ -301,36 +303,27 @@ fn out_and_back(u: f64) -> f64 {
     }
 }
 
-/// A point on a rounded square in a plane, parametrised by arc-length fraction,
-/// starting at the middle of the bottom side and going counter-clockwise.
-fn rounded_square(s: f64, side: f64, radius: f64) -> (f64, f64) {
-    let straight = side - 2.0 * radius;
-    let arc = PI * radius / 2.0;
-    let total = 4.0 * (straight + arc);
-    // Start mid-bottom: shift the arc length by half a straight.
-    let mut d = (s * total + straight / 2.0).rem_euclid(total);
-    let h = side / 2.0;
-    let c = h - radius;
-    // Corner centres, counter-clockwise from bottom-right, and the direction of the
-    // straight leading into each corner.
-    let corners = [(c, -c), (c, c), (-c, c), (-c, -c)];
-    let starts = [(-c, -h), (h, -c), (c, h), (-h, c)];
-    let dirs = [(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)];
-    for k in 0..4 {
-        if d <= straight {
-            let (sx, sy) = starts[k];
-            let (dx, dy) = dirs[k];
-            return (sx + dx * d, sy + dy * d + h);
-        }
-        d -= straight;
-        if d <= arc {
-            let a = -PI / 2.0 + k as f64 * PI / 2.0 + d / radius;
-            let (cx, cy) = corners[k];
-            return (cx + radius * a.cos(), cy + radius * a.sin() + h);
-        }
-        d -= arc;
-    }
-    (0.0, 0.0)
+/// From `a` to `b` (flange offsets, m) on the minimum-jerk time law, lifted
+/// by up to 4 cm in z on the way.
+fn between(a: [f64; 3], b: [f64; 3], u: f64) -> [f64; 3] {
+    let s = min_jerk(u);
+    let lift = 0.04 * (PI * s).sin();
+    std::array::from_fn(|i| a[i] + (b[i] - a[i]) * s + if i == 2 { lift } else { 0.0 })
+}
+
+/// A point on a smooth rounded square in a plane, at time fraction `s` of one
+/// counter-clockwise lap starting (and ending) at the origin, the middle of
+/// its bottom side. The shape `(cos φ − a cos 3φ, sin φ + a sin 3φ)` is C∞:
+/// straight sides joined by circular arcs would step the centripetal
+/// acceleration at every joint (infinite jerk).
+fn rounded_square(s: f64, size: f64) -> (f64, f64) {
+    const A: f64 = 0.1;
+    let phi = -PI / 2.0 + 2.0 * PI * s;
+    let c = size / (2.0 * (1.0 - A));
+    (
+        c * (phi.cos() - A * (3.0 * phi).cos()),
+        c * (phi.sin() + A * (3.0 * phi).sin() + 1.0 - A),
+    )
 }
 
 enum Path {
@@ -398,7 +391,7 @@ fn motif_path(name: &str) -> Option<(f64, Path)> {
         "square" => (
             3.0,
             Path::Task(|u| {
-                let (y, z) = rounded_square(min_jerk(u), 0.12, 0.03);
+                let (y, z) = rounded_square(min_jerk(u), 0.12);
                 [0.0, y, z]
             }),
         ),
@@ -411,6 +404,17 @@ fn motif_path(name: &str) -> Option<(f64, Path)> {
                 let a = 3.0 * PI * s;
                 [r * a.cos(), r * a.sin(), 0.0]
             }),
+        ),
+        // Point to point away from the ready pose, over a low arc: start and
+        // end postures differ from the ready pose and from each other, so a
+        // sequence needs real transitions (both end at rest).
+        "pick" => (
+            2.5,
+            Path::Task(|u| between([0.08, 0.25, -0.12], [-0.04, 0.0, 0.13], u)),
+        ),
+        "place" => (
+            2.5,
+            Path::Task(|u| between([0.0, -0.25, 0.08], [0.10, 0.05, -0.14], u)),
         ),
         _ => return None,
     };
@@ -465,6 +469,19 @@ fn check_motif(name: &str, arm: &ArmModel, dt: f64, q: &[[f64; 7]]) -> Result<()
 
 /// The named joint-space motif for a 7-DOF Panda; columns are the arm's joint names.
 pub fn arm_motif(name: &str, arm: &ArmModel, dt: f64) -> Result<Demo, GenError> {
+    let q = arm_motif_joints(name, arm, dt)?;
+    let data = Array2::from_shape_fn((q.len(), 7), |(t, j)| q[t][j] as f32);
+    Ok(Demo::new(dt, arm.joint_names().to_vec(), data)?)
+}
+
+/// The joint path behind [`arm_motif`], in f64 (a demo stores f32, whose
+/// rounding alone is ≈ 1000 rad/s³ of finite-difference jerk at 1 ms).
+///
+/// Every path is C2 at any sampling: the time laws are C2 (minimum jerk,
+/// sin² windows) and each task-space sample is solved to the IK iteration's
+/// fixed point, so the joint path is a smooth function of the flange target
+/// rather than of the previous sample's solve.
+pub fn arm_motif_joints(name: &str, arm: &ArmModel, dt: f64) -> Result<Vec<[f64; 7]>, GenError> {
     let (duration, path) = motif_path(name).ok_or_else(|| GenError::UnknownMotif {
         name: name.to_string(),
         known: MOTIFS,
@@ -493,9 +510,15 @@ pub fn arm_motif(name: &str, arm: &ArmModel, dt: f64) -> Result<Demo, GenError> 
             let home = kin.fk(&PANDA_READY).map_err(kin_err)?;
             let p0 = home.translation.vector;
             let opts = IkOptions {
-                position_tolerance: 1e-6,
-                orientation_tolerance: 1e-5,
+                max_iterations: 5000,
+                position_tolerance: 1e-10,
+                orientation_tolerance: 1e-9,
+                // Far from singularities: small damping keeps the damped
+                // projector from leaking the posture pull into task space.
+                damping: 1e-6,
+                posture_gain: 0.2,
                 posture: Some(PANDA_READY.to_vec()),
+                posture_tolerance: Some(1e-10),
                 limit_margin: ARM_POSITION_MARGIN + 0.01,
                 ..IkOptions::default()
             };
@@ -512,8 +535,7 @@ pub fn arm_motif(name: &str, arm: &ArmModel, dt: f64) -> Result<Demo, GenError> 
         }
     }
     check_motif(name, arm, dt, &q)?;
-    let data = Array2::from_shape_fn((n, 7), |(t, j)| q[t][j] as f32);
-    Ok(Demo::new(dt, arm.joint_names().to_vec(), data)?)
+    Ok(q)
 }
 
 /// Every motif in [`arm_motif_names`] order.
@@ -631,12 +653,12 @@ mod tests {
 
     #[test]
     fn rounded_square_is_closed_and_continuous() {
-        let (y0, z0) = rounded_square(0.0, 0.14, 0.03);
-        let (y1, z1) = rounded_square(1.0, 0.14, 0.03);
+        let (y0, z0) = rounded_square(0.0, 0.14);
+        let (y1, z1) = rounded_square(1.0, 0.14);
         assert!(y0.abs() < 1e-12 && z0.abs() < 1e-12 && y1.abs() < 1e-12 && z1.abs() < 1e-12);
         let mut prev = (y0, z0);
         for i in 1..=1000 {
-            let p = rounded_square(i as f64 / 1000.0, 0.14, 0.03);
+            let p = rounded_square(i as f64 / 1000.0, 0.14);
             let step = ((p.0 - prev.0).powi(2) + (p.1 - prev.1).powi(2)).sqrt();
             assert!(step < 1e-3, "jump {step} at {i}");
             prev = p;
@@ -649,7 +671,8 @@ mod tests {
     fn arm_motifs_respect_limits() {
         let arm = panda();
         let names = arm_motif_names();
-        assert!(names.len() >= 8);
+        assert!(names.len() >= 10);
+        let mut postures: Vec<(String, Vec<f64>)> = Vec::new();
         for (name, d) in arm_motifs(&arm, ARM_DEFAULT_DT).unwrap() {
             arm.check_joint_names(&d.names).unwrap();
             let dur = d.duration();
@@ -669,24 +692,47 @@ mod tests {
                     .fold(0.0, f64::max);
                 assert!(vmax < 0.5 * spec.velocity, "{name} j{j}: {vmax} rad/s");
                 // Smooth path (no IK branch switch): within Franka's published joint
-                // acceleration limits, which the URDF does not carry.
+                // acceleration limits, which the URDF does not carry (the
+                // jerk and the C2 property: tests/default_library.rs).
                 let amax = q
                     .windows(3)
                     .map(|w| ((w[2] - 2.0 * w[1] + w[0]) as f64 / (d.dt * d.dt)).abs())
                     .fold(0.0, f64::max);
                 assert!(amax < ACC_LIMITS[j], "{name} j{j}: {amax} rad/s²");
-                // At rest at both ends, and back where it started.
+                // At rest at both ends.
                 let v0 = ((q[1] - q[0]) as f64 / d.dt).abs();
                 let vn = ((q[q.len() - 1] - q[q.len() - 2]) as f64 / d.dt).abs();
                 assert!(v0 < 0.01 && vn < 0.01, "{name} j{j}: end speeds {v0} {vn}");
-                assert!(
-                    (q[0] as f64 - PANDA_READY[j]).abs() < 1e-5,
-                    "{name} j{j} start"
-                );
-                assert!(
-                    (q[q.len() - 1] as f64 - PANDA_READY[j]).abs() < 0.02,
-                    "{name} j{j} end"
-                );
+            }
+            let start: Vec<f64> = (0..7).map(|j| d.data[(0, j)] as f64).collect();
+            let end: Vec<f64> = (0..7)
+                .map(|j| d.data[(d.data.nrows() - 1, j)] as f64)
+                .collect();
+            if ["pick", "place"].contains(&name.as_str()) {
+                postures.push((format!("{name} start"), start));
+                postures.push((format!("{name} end"), end));
+            } else {
+                // Start and end at the ready pose.
+                for j in 0..7 {
+                    assert!(
+                        (start[j] - PANDA_READY[j]).abs() < 1e-5,
+                        "{name} j{j} start"
+                    );
+                    assert!((end[j] - PANDA_READY[j]).abs() < 0.02, "{name} j{j} end");
+                }
+            }
+        }
+        // Motifs that need real transitions: their end postures differ from
+        // the ready pose and from each other by ≥ 0.3 rad in some joint.
+        postures.push(("ready".into(), PANDA_READY.to_vec()));
+        for (a, (na, pa)) in postures.iter().enumerate() {
+            for (nb, pb) in &postures[a + 1..] {
+                let gap = pa
+                    .iter()
+                    .zip(pb)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f64::max);
+                assert!(gap >= 0.3, "{na} vs {nb}: {gap} rad");
             }
         }
     }

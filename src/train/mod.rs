@@ -4,6 +4,7 @@
 pub mod adam;
 pub mod bptt;
 pub mod config;
+pub mod curve;
 pub mod dataset;
 pub mod demo;
 pub mod eval;
@@ -11,4 +12,5 @@ pub mod fit;
 pub mod generators;
 pub mod plots;
 pub mod prep;
+pub mod readout;
 pub mod trainer;

@@ -196,7 +196,7 @@ pub fn train(
     train_shared: bool,
     mode: Mode,
     opts: &TrainOptions,
-    mut progress: impl FnMut(usize, f32),
+    mut progress: impl FnMut(usize, f32, &Network),
 ) -> TrainReport {
     assert_eq!(motifs.len(), targets.len());
     let started = Instant::now();
@@ -379,7 +379,7 @@ pub fn train(
         let mut params = param_slices(net, motifs, train_shared, train_init);
         adam.step(&mut params, &grads, lr);
         losses.push(loss);
-        progress(step, loss);
+        progress(step, loss, net);
     }
 
     TrainReport {
@@ -436,7 +436,7 @@ mod tests {
             xi_sigma: 1.0,
             chain_fraction: 0.5,
         };
-        let report = train(&mut net, &[0, 1], &views, true, mode, &opts, |_, _| {});
+        let report = train(&mut net, &[0, 1], &views, true, mode, &opts, |_, _, _| {});
         let first = report.losses[..10].iter().sum::<f32>() / 10.0;
         eprintln!(
             "loss {first} -> {:?} in {:.1}s",
