@@ -7,6 +7,7 @@
 # 2. the 1 kHz loop, idle and loaded, sleep vs spin    (benches/control_tick.rs)
 # 3. training step vs PyTorch and JAX                  (bench/training.sh)
 # 4. the wire and the node's footprint                 (bench/wire.sh)
+# 5. the default library against DMPs                  (bench/dmp_peer.sh)
 # then bench/report.py writes docs/benchmarks.md, docs/plots/tick_vs_n.png and
 # copies the raw results to docs/bench/.
 # BENCH_LOOP_SECS (default 60) sets the loop's seconds per case.
@@ -41,6 +42,8 @@ echo "== 3. training vs PyTorch and JAX" >&2
 "$here/training.sh"
 echo "== 4. wire and footprint" >&2
 "$here/wire.sh" --out "$results/wire.json"
+echo "== 5. against DMPs" >&2
+"$here/dmp_peer.sh"
 
 python3 "$here/report.py" "$results" "$repo/docs"
 echo "wrote docs/benchmarks.md" >&2

@@ -239,6 +239,10 @@ timestamp. Peer-side Python deserialisation is inside every "→ peer" figure.
 |---|---:|---:|
 {bins}
 """
+    # bench/dmp_peer.sh writes its own generated table (issue 18).
+    dmp = docs / "dmp_peer.md"
+    if dmp.exists():
+        doc += "\n## 6. Against DMPs and \"Ruckig to the start, then a DMP\"\n\n" + dmp.read_text()
     (docs / "benchmarks.md").write_text(doc)
 
 
