@@ -151,15 +151,8 @@ mod tests {
     use crate::model::{OutputScaling, Preparation, Variant};
     use crate::train::config::NetworkConfig;
     use crate::train::eval::{evaluate, EvalOptions};
+    use crate::train::trainer::tests::target;
     use crate::train::trainer::{init_motif, init_network, train};
-
-    fn target(steps: usize, phase: f32) -> Array2<f32> {
-        Array2::from_shape_fn((steps, 2), |(t, d)| {
-            let s = t as f32 / steps as f32;
-            let w = (std::f32::consts::PI * s).sin().powi(2);
-            w * (2.0 * std::f32::consts::PI * (2.0 * s + phase + 0.25 * d as f32)).sin()
-        })
-    }
 
     fn trained() -> (Network, Vec<Array2<f32>>, Mode) {
         let cfg = NetworkConfig {

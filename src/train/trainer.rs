@@ -394,10 +394,11 @@ pub fn train(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn target(steps: usize, phase: f32) -> Array2<f32> {
+    /// A two-output test target: a sin²-windowed oscillation, at rest at both ends.
+    pub(crate) fn target(steps: usize, phase: f32) -> Array2<f32> {
         Array2::from_shape_fn((steps, 2), |(t, d)| {
             let s = t as f32 / steps as f32;
             let w = (std::f32::consts::PI * s).sin().powi(2);
