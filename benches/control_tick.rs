@@ -24,10 +24,11 @@ use std::{
 };
 
 use crossbeam_channel::bounded;
+use motif::node::Params;
 use motif::{
     control::{
         spawn_loop, Command, Controller, Histogram, LoopChannels, LoopConfig, LoopInput,
-        MotifQueue, Params, RealtimeConfig, TimingSummary,
+        MotifQueue, RealtimeConfig, TimingSummary,
     },
     library::Library,
     robot::ArmModel,

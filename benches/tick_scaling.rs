@@ -13,8 +13,9 @@
 
 use std::{hint::black_box, path::Path, time::Instant};
 
+use motif::node::Params;
 use motif::{
-    control::{Command, Controller, MotifQueue, Params, Phase},
+    control::{Command, Controller, MotifQueue, Phase},
     library::Library,
     model::{kernels, Network, Preparation},
     robot::ArmModel,

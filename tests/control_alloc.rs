@@ -9,8 +9,9 @@ use std::{
     path::Path,
 };
 
+use motif::node::Params;
 use motif::{
-    control::{Command, Controller, MotifQueue, Params},
+    control::{Command, Controller, MotifQueue},
     library::Library,
     robot::ArmModel,
 };

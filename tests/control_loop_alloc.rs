@@ -12,10 +12,9 @@ use std::{
 };
 
 use crossbeam_channel::bounded;
+use motif::node::Params;
 use motif::{
-    control::{
-        spawn_loop, Command, Controller, LoopChannels, LoopConfig, LoopInput, MotifQueue, Params,
-    },
+    control::{spawn_loop, Command, Controller, LoopChannels, LoopConfig, LoopInput, MotifQueue},
     library::Library,
     robot::ArmModel,
 };
@@ -137,7 +136,12 @@ fn running_loop_does_not_allocate() {
     let mut samples = 0usize;
     let mut outcomes = Vec::with_capacity(script.len());
     for (i, cmd) in script.iter().enumerate() {
-        cmd_tx.try_send(LoopInput::Command(i as u64, *cmd)).unwrap();
+        cmd_tx
+            .try_send(LoopInput {
+                id: i as u64,
+                command: *cmd,
+            })
+            .unwrap();
         for _ in 0..30 {
             std::thread::sleep(Duration::from_millis(10));
             samples += s_rx.try_iter().count();

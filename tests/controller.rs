@@ -10,10 +10,9 @@
 
 use std::path::Path;
 
+use motif::node::Params;
 use motif::{
-    control::{
-        Command, Controller, FaultCode, LimitMeter, MotifQueue, Params, Phase, Sample, MAX_JOINTS,
-    },
+    control::{Command, Controller, FaultCode, LimitMeter, MotifQueue, Phase, Sample, MAX_JOINTS},
     library::Library,
     model::run_motif,
     robot::ArmModel,

@@ -7,9 +7,11 @@
 use std::path::Path;
 
 use motif::library::Library;
+use motif::model::State;
 use motif::robot::{ArmModel, JointLimitsFile, ResolvedLimits};
 use motif::train::eval::{evaluate, EvalOptions};
 use motif::train::generators::{arm_motif_joints, arm_motif_names};
+use ndarray::Array1;
 
 #[test]
 fn default_library_matches_the_arm_and_chains_zero_shot() {
@@ -34,6 +36,47 @@ fn default_library_matches_the_arm_and_chains_zero_shot() {
     );
     let ratio = report.chaining_ratio.unwrap();
     assert!(ratio <= 1.1, "chaining ratio {ratio}");
+}
+
+/// Each motif leaves its initial state smoothly (the readout refit weights
+/// the onset, `train/readout.rs`): over its first 10 network steps, no joint
+/// moves faster than 0.1 rad/s, while the demonstrations start from rest.
+/// Without the onset rows the network jumped to the demonstration within two
+/// steps, at up to 1.9 rad/s.
+#[test]
+fn default_library_leaves_each_initial_state_without_a_kick() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = Library::load(&root.join("models/default")).unwrap();
+    let net = &lib.network;
+    let s = &net.scaling;
+    let dt = f64::from(net.dt);
+    let physical = |y: &[f32]| -> Vec<f64> {
+        y.iter()
+            .enumerate()
+            .map(|(j, v)| f64::from(s.offset[j]) + f64::from(s.scale[j]) * f64::from(*v))
+            .collect()
+    };
+    let mut worst = 0.0f64;
+    for (m, motif) in net.motifs.iter().enumerate() {
+        let mut st = State::new(net);
+        st.set(motif.x_init.view());
+        let mut y = Array1::<f32>::zeros(net.outputs());
+        st.output(net, &mut y.view_mut());
+        let mut prev = physical(y.as_slice().unwrap());
+        let mut peak = 0.0f64;
+        for _ in 0..10 {
+            st.step_motif(net, m);
+            st.output(net, &mut y.view_mut());
+            let q = physical(y.as_slice().unwrap());
+            for (a, b) in q.iter().zip(&prev) {
+                peak = peak.max((a - b).abs() / dt);
+            }
+            prev = q;
+        }
+        println!("{}: onset velocity ≤ {peak:.3} rad/s", motif.name);
+        worst = worst.max(peak);
+    }
+    assert!(worst <= 0.1, "onset velocity {worst} rad/s");
 }
 
 /// Largest |finite difference| of order 1–3 of each joint path, as fractions

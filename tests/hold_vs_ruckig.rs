@@ -15,8 +15,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
 
+use motif::node::Params;
 use motif::{
-    control::{Command, Controller, LimitMeter, MotifQueue, Params, Sample},
+    control::{Command, Controller, LimitMeter, MotifQueue, Sample},
     library::Library,
     robot::ArmModel,
 };

@@ -14,9 +14,10 @@ use std::{
 };
 
 use crossbeam_channel::bounded;
+use motif::node::Params;
 use motif::{
     control::{
-        spawn_loop, Command, Controller, LoopChannels, LoopConfig, MotifQueue, Params, Phase,
+        spawn_loop, Command, Controller, LoopChannels, LoopConfig, MotifQueue, Phase,
         RealtimeConfig,
     },
     library::Library,

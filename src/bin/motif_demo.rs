@@ -11,13 +11,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use crossbeam_channel::{bounded, RecvTimeoutError};
-use motif::control::{
-    spawn_loop, Controller, LimitMeter, LoopChannels, LoopInput, Measured, Params, Phase,
-};
-use motif::library::Library;
-use motif::node::JointStateMap;
-use motif::robot::{ArmModel, SimArm, SimConfig};
+use crossbeam_channel::RecvTimeoutError;
+use motif::control::{LimitMeter, LoopInput, Phase};
+use motif::node::{start_loop, JointStateMap, LoopEnds, NodeError, Params, Setup};
+use motif::robot::{SimArm, SimConfig};
 use motif::ros::msgs::JointState;
 use motif::train::plots::{self, Track};
 
@@ -80,21 +77,19 @@ fn run(cli: Cli) -> Result<()> {
     if !(cli.preempt_at >= 0.0 && cli.max_seconds > 0.0 && cli.max_seconds.is_finite()) {
         bail!("--preempt-at must be ≥ 0 and --max-seconds positive");
     }
-    let params = Params::load(Some(&cli.params_file), &cli.params).context("loading parameters")?;
-    let lib = Library::load(&params.library)
-        .with_context(|| format!("loading library {}", params.library.display()))?;
-    let arm = ArmModel::from_urdf_file(&params.urdf)
-        .with_context(|| format!("loading URDF {}", params.urdf.display()))?;
-    let config = params
-        .controller_config()
-        .context("reading the joint limits")?;
-    let controller = Controller::new(&lib, &arm, &config).context("configuring the controller")?;
+    let params = Params::load(Some(&cli.params_file), &cli.params).map_err(NodeError::Params)?;
+    let Setup {
+        params,
+        arm,
+        controller,
+        parser,
+        motif_names: names,
+        joint_names: joints,
+        ..
+    } = Setup::new(params)?;
     let limits = *controller.limits();
-    let names: Vec<String> = lib.network.motifs.iter().map(|m| m.name.clone()).collect();
-    let parser = params.command_parser(names.clone());
     let first = parser.parse(&cli.sequence).context("--sequence")?;
     let second = parser.parse(&cli.preempt_with).context("--preempt-with")?;
-    let joints = controller.joint_names().to_vec();
     let mut sim = SimArm::new(
         arm,
         SimConfig {
@@ -105,10 +100,6 @@ fn run(cli: Cli) -> Result<()> {
     )
     .context("starting the simulated arm")?;
 
-    let (cmd_tx, cmd_rx) = bounded(16);
-    let (measured_tx, measured_rx) = bounded::<Measured>(8);
-    let (sample_tx, sample_rx) = bounded(4096);
-    let (status_tx, status_rx) = bounded(64);
     // The arm's joint states reach the controller by name, as over ROS.
     let joint_map = JointStateMap::new(&joints);
     let sim_names = sim.joint_names().to_vec();
@@ -119,18 +110,18 @@ fn run(cli: Cli) -> Result<()> {
         cli.preempt_with,
         params.loop_rate_hz
     );
-    let handle = spawn_loop(
-        controller,
-        params.loop_config(),
-        LoopChannels {
-            commands: cmd_rx,
-            measured: measured_rx,
-            samples: sample_tx,
-            status: status_tx,
-            outcomes: crossbeam_channel::bounded(1).0,
-        },
-    )?;
-    cmd_tx.send(LoopInput::Command(1, first))?;
+    let (handle, ends) = start_loop(controller, params.loop_config())?;
+    let LoopEnds {
+        commands: cmd_tx,
+        measured: measured_tx,
+        samples: sample_rx,
+        status: status_rx,
+        ..
+    } = ends;
+    cmd_tx.send(LoopInput {
+        id: 1,
+        command: first,
+    })?;
     let mut meter = LimitMeter::new(&limits, 1.0 / params.loop_rate_hz);
     let mut usage = Vec::new();
 
@@ -167,7 +158,10 @@ fn run(cli: Cli) -> Result<()> {
             motif: s.motif,
         });
         if !preempted && s.t >= cli.preempt_at {
-            cmd_tx.send(LoopInput::Command(2, second))?;
+            cmd_tx.send(LoopInput {
+                id: 2,
+                command: second,
+            })?;
             preempted = true;
         }
         // Done once the second command's queue has played out and the arm has settled.

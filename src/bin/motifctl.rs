@@ -154,7 +154,7 @@ fn run() -> Result<ExitCode> {
     for msg in status_rx.try_iter() {
         seen = seen.max(newest_id(&msg.data));
     }
-    let echo = motif::control::echo(&text);
+    let echo = motif::node::echo(&text);
     seq_tx.send(StringMsg::new(text.clone()))?;
     let deadline = Instant::now() + timeout;
     while let Ok(msg) = status_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use motif::control::wait_until;
 use motif::robot::{ArmModel, SimArm, SimConfig};
 use motif::ros::msgs::{Float64MultiArray, Header, JointState, Time};
 use motif::ros::{NodeSpec, QosSpec, TransportBuilder};
@@ -61,38 +62,6 @@ struct Args {
     /// the Panda ready pose.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     initial_positions: Option<Vec<f64>>,
-}
-
-/// Logs at most once per `period`, reporting how many were suppressed, so a
-/// peer flooding bad commands at 1 kHz cannot flood the log.
-struct Throttle {
-    period: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl Throttle {
-    fn new(period: Duration) -> Self {
-        Self {
-            period,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(suppressed since last report)` when it is time to log.
-    fn ready(&mut self, now: Instant) -> Option<u64> {
-        match self.last {
-            Some(t) if now.duration_since(t) < self.period => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -149,7 +118,6 @@ fn main() -> anyhow::Result<()> {
     let period = Duration::from_secs_f64(1.0 / args.rate);
     let start = Instant::now();
     let mut next = start;
-    let mut throttle = Throttle::new(Duration::from_secs(1));
     let (mut accepted, mut rejected, mut published, mut publish_failed, mut overruns) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut step: u64 = 0;
@@ -161,8 +129,9 @@ fn main() -> anyhow::Result<()> {
                 Ok(()) => accepted += 1,
                 Err(e) => {
                     rejected += 1;
-                    if let Some(suppressed) = throttle.ready(Instant::now()) {
-                        warn!(suppressed, "dropping command: {e}");
+                    // A peer flooding bad commands at 1 kHz must not flood the log.
+                    if motif::logging::throttled(rejected) {
+                        warn!(rejected, "dropping command: {e}");
                     }
                 }
             }
@@ -190,14 +159,13 @@ fn main() -> anyhow::Result<()> {
         if realtime {
             next += period;
             let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            } else if now - next > 10 * period {
+            if now.saturating_duration_since(next) > 10 * period {
                 // Far behind (suspended, overloaded): resume from now instead of
                 // bursting steps to catch up, which would run the arm in fast-forward.
                 overruns += 1;
                 next = now;
             }
+            wait_until(next, Duration::ZERO);
         }
     }
     let wall = start.elapsed().as_secs_f64();

@@ -52,10 +52,12 @@ const MAX_CATCH_UP: u32 = 64;
 const MAX_STRETCH: f64 = 50.0;
 /// Longest crossfade into a preparation (s).
 const MAX_BLEND: f64 = 2.0;
-/// Network steps at a motif's start not counted in its speed cap: the
-/// trained networks leave their initial state with a brief fast transient
-/// (tens of rad/s² for ~10 steps on the default library) that the tracker
-/// smooths; capping the whole motif for it would slow it 3×.
+/// Network steps at a motif's start not counted in its speed cap. A network
+/// whose readout was not refitted with the onset weighted (libraries from
+/// before it, motifs added by `motif_train add`, which keeps the readout)
+/// leaves its initial state with a brief fast transient (up to 1.9 rad/s in
+/// two steps) that the tracker smooths; capping the whole motif for it
+/// would slow it 3×.
 const SETTLE_STEPS: usize = 25;
 /// A published sample this far (rad) from the reference counts as limited:
 /// the tracker, not the network, shaped it.
@@ -94,6 +96,10 @@ pub struct SupervisionSettings {
     pub timeout: f64,
 }
 
+/// What the network is doing. Not the reported [`Phase`], which also
+/// depends on the tracker (braking is `holding` whatever the network does)
+/// and on the start-up wait, and follows the samples' labels, which run two
+/// network steps behind the network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Activity {
     /// Start posture, network at rest.
@@ -298,7 +304,7 @@ impl Controller {
     /// Start posture and speed cap of every motif, from the network run
     /// from its initial state (what the controller will play).
     fn characterise_motifs(&mut self) -> Result<(), ControlError> {
-        let n = self.len();
+        let n = self.joint_count();
         for m in 0..self.net.motifs.len() {
             self.state.x.assign(&self.net.motifs[m].x_init);
             let mut y = [0.0; MAX_JOINTS];
@@ -347,10 +353,6 @@ impl Controller {
         self.limits.len
     }
 
-    fn len(&self) -> usize {
-        self.limits.len
-    }
-
     pub fn joint_names(&self) -> &[String] {
         &self.joint_names
     }
@@ -370,7 +372,7 @@ impl Controller {
     }
 
     pub fn rest_posture(&self) -> &[f64] {
-        &self.rest[..self.len()]
+        &self.rest[..self.joint_count()]
     }
 
     /// Ticks on which the tracker found no new plan and followed its last one.
@@ -462,7 +464,7 @@ impl Controller {
 
     /// Standing still at `q`: network at rest, offset bridging the two.
     fn start_at(&mut self, q: &[f64; MAX_JOINTS]) {
-        let n = self.len();
+        let n = self.joint_count();
         self.state.x.fill(0.0);
         let rest = JointState3::at_rest(*q);
         self.tracker.reset(&rest);
@@ -510,8 +512,8 @@ impl Controller {
         if self.seq.stopping() && self.speed.halted() {
             // Motif time has stopped: hold where the reference stands.
             self.seq.halt();
-            let here = self.spline.eval(0.0, self.len()).position;
-            self.spline = Spline::through(&JointState3::at_rest(here), self.dt, self.len());
+            let here = self.spline.eval(0.0, self.joint_count()).position;
+            self.spline = Spline::through(&JointState3::at_rest(here), self.dt, self.joint_count());
             self.rebase_offset();
             self.activity = Activity::Hold;
             self.labels = [Activity::Hold; 4];
@@ -527,10 +529,12 @@ impl Controller {
         // A stall beyond the budget delays the motif instead.
         self.spline.u = self.spline.u.min(1.0 - f64::EPSILON);
 
-        let reference = self.spline.eval(self.speed.value() / self.dt, self.len());
+        let reference = self
+            .spline
+            .eval(self.speed.value() / self.dt, self.joint_count());
         let cmd = self.tracker.step(&reference);
         if !self.tracker.stopping()
-            && (0..self.len())
+            && (0..self.joint_count())
                 .any(|j| (cmd.position[j] - reference.position[j]).abs() > LIMITED_EPS)
         {
             self.limited_ticks += 1;
@@ -539,7 +543,7 @@ impl Controller {
             // The stop is done: hold here, network frozen, ready to resume.
             let rest = JointState3::at_rest(cmd.position);
             self.tracker.reset(&rest);
-            self.spline = Spline::through(&rest, self.dt, self.len());
+            self.spline = Spline::through(&rest, self.dt, self.joint_count());
             self.rebase_offset();
         }
         self.sample(t, &cmd)
@@ -554,7 +558,7 @@ impl Controller {
         Sample {
             seq: self.ticks,
             t,
-            len: self.len(),
+            len: self.joint_count(),
             position: s.position,
             velocity: s.velocity,
             acceleration: s.acceleration,
@@ -619,7 +623,7 @@ impl Controller {
                             let from = *self.spline.newest();
                             let rate = self.speed.value() / self.dt;
                             let mut v = [0.0; MAX_JOINTS];
-                            for j in 0..self.len() {
+                            for j in 0..self.joint_count() {
                                 v[j] = (self.spline.points[3][j] - self.spline.points[2][j]) * rate;
                             }
                             self.plan_prep(next, &from, &v, Dynamics::Motif(usize::from(motif)));
@@ -636,7 +640,7 @@ impl Controller {
             self.network_steps += 1;
             let mut out = [0.0; MAX_JOINTS];
             if self.network_posture(&mut out) {
-                for j in 0..self.len() {
+                for j in 0..self.joint_count() {
                     y[j] = out[j] + self.offset[j];
                 }
             } else {
@@ -677,7 +681,7 @@ impl Controller {
         self.tracker.reset(&st);
         let speed = self.speed.value();
         let h = if speed > 0.0 { self.dt / speed } else { 0.0 };
-        self.spline = Spline::through(&st, h, self.len());
+        self.spline = Spline::through(&st, h, self.joint_count());
         self.rebase_offset();
         self.labels = [Activity::Prep { motif: m }; 4];
         self.plan_prep(m, &st.position, &st.velocity, from);
@@ -688,7 +692,7 @@ impl Controller {
     fn rebase_offset(&mut self) {
         let mut y = [0.0; MAX_JOINTS];
         if self.network_posture(&mut y) {
-            for j in 0..self.len() {
+            for j in 0..self.joint_count() {
                 self.offset[j] = self.spline.points[3][j] - y[j];
             }
         }
@@ -702,7 +706,7 @@ impl Controller {
         v: &[f64; MAX_JOINTS],
         dynamics: Dynamics,
     ) {
-        let n = self.len();
+        let n = self.joint_count();
         let to = self.start_posture[usize::from(m)];
         let speed = self
             .seq
@@ -784,10 +788,12 @@ impl Controller {
             fault_joint: self.fault.and_then(|f| f.joint),
             faults: self.faults,
             limited_ticks: self.limited_ticks,
-            tracking_error: self
-                .supervisor
-                .as_ref()
-                .map(|s| s.error[..self.len()].iter().copied().fold(0.0, f64::max)),
+            tracking_error: self.supervisor.as_ref().map(|s| {
+                s.error[..self.joint_count()]
+                    .iter()
+                    .copied()
+                    .fold(0.0, f64::max)
+            }),
             loop_fault: None,
             timing: Default::default(),
         }

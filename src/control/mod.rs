@@ -1,7 +1,7 @@
-//! The real-time side of the node (DESIGN.md §3): the command parser, the
+//! The real-time core of the node (docs/architecture.md): the command parser, the
 //! sequencer, joint limits, the fixed-rate loop and its timing statistics.
 //!
-//! Nothing here knows about ROS: the node binary converts between these
+//! Nothing here knows about ROS or the params file: `node/` converts between these
 //! types and messages, so tests, benches and demos drive [`Controller`]
 //! directly with a synthetic clock.
 
@@ -9,7 +9,6 @@ pub mod commands;
 pub mod controller;
 pub mod error;
 pub mod limits;
-pub mod params;
 pub mod realtime;
 pub mod reference;
 pub mod rt_loop;
@@ -24,7 +23,6 @@ pub use commands::{Command, CommandError, CommandParser, MotifQueue, MAX_QUEUE};
 pub use controller::{Controller, ControllerConfig, SupervisionSettings};
 pub use error::ControlError;
 pub use limits::{JointLimits, LimitMeter};
-pub use params::Params;
 pub use realtime::{Policy, RealtimeConfig, Scheduling};
 pub use rt_loop::{
     spawn_loop, wait_until, CommandOutcome, LoopChannels, LoopConfig, LoopHandle, LoopInput,
@@ -32,6 +30,6 @@ pub use rt_loop::{
 };
 pub use sample::{Sample, MAX_JOINTS};
 pub use sequencer::{FaultCode, Phase, RejectReason};
-pub use status::{echo, motifs_json, status_json, CommandRecord, NodeStatus, StatusSnapshot};
+pub use status::StatusSnapshot;
 pub use timing::{Histogram, TimingStats, TimingSummary};
 pub use tracker::JointState3;

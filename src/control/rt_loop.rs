@@ -45,8 +45,9 @@ pub struct LoopConfig {
 
 /// A command for the loop, with the id that status echoes back.
 #[derive(Debug, Clone, Copy)]
-pub enum LoopInput {
-    Command(u64, Command),
+pub struct LoopInput {
+    pub id: u64,
+    pub command: Command,
 }
 
 /// The loop's verdict on the command with this id.
@@ -217,7 +218,7 @@ fn run(
 
         for _ in 0..MAX_COMMANDS_PER_TICK {
             match commands.try_recv() {
-                Ok(LoopInput::Command(id, cmd)) => {
+                Ok(LoopInput { id, command: cmd }) => {
                     let result = ctl.command(cmd);
                     // Full only if the node stopped draining; the sender
                     // then reports no answer rather than a wrong one.

@@ -144,7 +144,7 @@ impl TrainOptions {
 pub enum PrepKind {
     /// `J_prep = 0`: the residual shrinks as (1−α)^t.
     Leak,
-    /// `J_prep = J0 + U_p V_p`, optimised (DESIGN.md §2.1), stored as `J_prep`.
+    /// `J_prep = J0 + U_p V_p`, optimised (docs/science.md §2), stored as `J_prep`.
     Optimised,
 }
 

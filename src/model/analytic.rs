@@ -1,4 +1,4 @@
-//! The analytically tractable (linear) thalamocortical model of DESIGN.md §2.1:
+//! The analytically tractable (linear) thalamocortical model of docs/science.md §1:
 //! `τ ẋ = −x + (J0 + u vᵀ) x`, `y = wᵀx`, one rank-1 thalamic loop per motif.
 //!
 //! Pipeline for one motif: [`fit_modes`] turns a sampled 1-D target into a sum
@@ -6,6 +6,12 @@
 //! eigenvalues `λ = 1 + τ(σ ± iω)` in the spectrum of `J0 + u vᵀ`;
 //! [`motif_initial_state`] gives the state from which the free dynamics replay
 //! exactly the fitted sum of modes.
+//!
+//! **A reference model, not a product path.** Nothing the binaries run
+//! reaches this module: the trained libraries are the nonlinear network of
+//! [`super::network`]. It is kept, with its unit tests, as the paper's
+//! tractable case against which the science (docs/science.md §1) is checked; its
+//! eigen-decomposition and pseudo-inverse paths in `linalg.rs` serve it alone.
 
 use ndarray::{Array1, Array2};
 use rand::{rngs::StdRng, SeedableRng};
@@ -137,20 +143,13 @@ impl ModeFit {
     }
 }
 
-/// Normalised squared error `Σ(y − y*)² / Σ(y* − mean y*)²`.
+/// [`super::metrics::nmse`] of a 1-D series (over the common length).
 pub fn nmse(y: &[f64], target: &[f64]) -> f64 {
     let n = target.len().min(y.len());
-    if n == 0 {
-        return f64::NAN;
+    fn column(v: &[f64], n: usize) -> ndarray::ArrayView2<'_, f64> {
+        ndarray::ArrayView2::from_shape((n, 1), &v[..n]).expect("n × 1")
     }
-    let mean = target[..n].iter().sum::<f64>() / n as f64;
-    let num: f64 = y[..n]
-        .iter()
-        .zip(&target[..n])
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum();
-    let den: f64 = target[..n].iter().map(|b| (b - mean) * (b - mean)).sum();
-    num / den.max(f64::MIN_POSITIVE)
+    super::metrics::nmse(column(y, n), column(target, n))
 }
 
 /// Fit a sampled 1-D target (`target[i]` at `t = i·dt`) as a sum of damped

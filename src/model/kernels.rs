@@ -5,7 +5,7 @@
 //! at run time, so binaries stay portable) and a plain one otherwise. tanh and
 //! the GEMM are one body compiled twice; the matvec is explicit intrinsics.
 //! The plain versions never call `f32::mul_add`: without the `fma` target
-//! feature that is a software routine, ≈25× slower (DESIGN.md §6).
+//! feature that is a software routine, ≈25× slower (docs/architecture.md, "Traps").
 
 use ndarray::ArrayView2;
 

@@ -1,4 +1,4 @@
-//! The trainable rate network (DESIGN.md §2.2): shared recurrence `J`, readout
+//! The trainable rate network (docs/science.md §3): shared recurrence `J`, readout
 //! `W`, `y0`, and per-motif parameters kept apart so that adding a motif never
 //! touches an earlier one.
 
@@ -384,7 +384,7 @@ fn mat_vec(a: &Array2<f32>, x: &Array1<f32>, mut y: ArrayViewMut1<f32>) {
 }
 
 /// Activity decaying toward zero can reach denormal floats, which made a step
-/// 100× slower on this hardware (DESIGN.md §6); such values carry no signal.
+/// 100× slower on this hardware (docs/architecture.md, "Traps"); such values carry no signal.
 fn flush_denormals(mut x: ArrayViewMut1<f32>) {
     x.mapv_inplace(|v| if v.abs() < f32::MIN_POSITIVE { 0.0 } else { v });
 }

@@ -3,7 +3,7 @@
 //! that `τ ẋ = −x + J_prep x` forgets its initial state as fast as possible
 //! while the readout `y = wᵀx` stays smooth.
 //!
-//! Loss (DESIGN.md §2.1), with `A = (J_prep − I)/τ` and `A W + W Aᵀ = −I`:
+//! Loss (docs/science.md §2), with `A = (J_prep − I)/τ` and `A W + W Aᵀ = −I`:
 //! `L = tr(W)/(Nτ) + a Σ max(Re γ_i, 0)² + b τ wᵀ A W Aᵀ w`.
 //! `W = ∫ e^{At} e^{Aᵀt} dt` is `E_x0 ∫ x xᵀ dt` for `x0 ~ N(0, I)`, so the
 //! first and last terms are the closed forms of the expected integrated
@@ -412,8 +412,12 @@ pub fn optimise_prep(
         let e = prob.eval(&u, &v)?;
         history.push(e.loss);
         keep_best(e.loss, e.stable, &u, &v, &mut best);
-        let frac = t as f64 / steps.max(1) as f64;
-        let lr = opts.lr * (opts.lr_final / opts.lr).powf(frac);
+        let lr = f64::from(super::metrics::geometric(
+            opts.lr as f32,
+            opts.lr_final as f32,
+            t,
+            steps,
+        ));
         let k = (t + 1) as i32;
         let c1 = 1.0 - f64::powi(b1, k);
         let c2 = 1.0 - f64::powi(b2, k);

@@ -2,7 +2,7 @@
 //!
 //! The node reads its parameters once, before the transport starts (the
 //! library, URDF and loop rate shape everything after), with the same parser
-//! on every backend (`control::Params`). The transport then declares the
+//! on every backend (`node::Params`). The transport then declares the
 //! resulting values as ROS parameters so that `ros2 param list/get` show
 //! what the node runs with. A change made later through the parameter
 //! services would not reach the running controller, so it is refused where
@@ -30,7 +30,7 @@ pub enum ParamValue {
 pub const READ_ONLY_REASON: &str =
     "motif_controller reads its parameters at start-up; restart the node with the new value";
 
-/// One ROS parameter per field of a flat struct (e.g. `control::Params`), in
+/// One ROS parameter per field of a flat struct (e.g. `node::Params`), in
 /// field order. Paths become strings; an empty list becomes an empty string
 /// array, which is how `joint_names: []` is typed in the params file.
 pub fn parameters_of<T: Serialize>(value: &T) -> Result<Vec<(String, ParamValue)>, RosError> {
@@ -81,7 +81,7 @@ fn to_param(v: &Value) -> Option<ParamValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::Params;
+    use crate::node::Params;
 
     #[test]
     fn every_node_parameter_has_a_ros_type() {

@@ -1,4 +1,4 @@
-//! The rcl backend (feature `ros-r2r`): the same routes as `rustdds.rs`,
+//! The rcl backend (feature `ros-r2r`): the same routes as `ros2_client_backend.rs`,
 //! carried by `r2r` 0.9, so the node runs on the user's ROS 2 install (its
 //! RMW, `ros2 node list`, parameter services, launch arguments).
 //!

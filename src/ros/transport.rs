@@ -12,7 +12,7 @@
 //! subscriptions (and whatever the backend needs polled) and pushes decoded
 //! messages into the inbound channels.
 //!
-//! Everything here is backend-neutral. A backend (`rustdds`, `r2r_backend`)
+//! Everything here is backend-neutral. A backend (`ros2_client_backend`, `r2r_backend`)
 //! supplies a thread body that creates its node, turns each declared route
 //! into a publisher or a subscription task, and then hands the publishers to
 //! [`pump_outbound`]. The builder, channels, counters, thread shape and
@@ -50,7 +50,7 @@ const DRAIN_BATCH: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// `ros2-client` over RustDDS: no ROS install needed.
-    RustDds,
+    Ros2Client,
     /// rcl through `r2r` (feature `ros-r2r`): needs a sourced ROS 2, and uses
     /// its RMW, parameter services and launch arguments.
     #[cfg(feature = "ros-r2r")]
@@ -67,7 +67,7 @@ impl Default for Backend {
         }
         #[cfg(not(feature = "ros-r2r"))]
         {
-            Backend::RustDds
+            Backend::Ros2Client
         }
     }
 }
@@ -108,12 +108,6 @@ impl TransportStats {
             receive_failed: self.receive_failed.load(Ordering::Relaxed),
         }
     }
-}
-
-/// Log the 1st, 2nd, 4th, 8th... occurrence so a persistent fault is visible
-/// without flooding the log at the loop rate.
-fn should_log(count: u64) -> bool {
-    count.is_power_of_two()
 }
 
 /// Declares the node's topics, then starts the transport.
@@ -212,7 +206,7 @@ impl TransportBuilder {
         let thread = std::thread::Builder::new()
             .name("ros-transport".into())
             .spawn(move || match backend {
-                Backend::RustDds => super::rustdds::run(routes),
+                Backend::Ros2Client => super::ros2_client_backend::run(routes),
                 #[cfg(feature = "ros-r2r")]
                 Backend::R2r => super::r2r_backend::run(routes),
             })
@@ -318,9 +312,9 @@ pub(crate) fn pump_outbound(mut pumps: Vec<Box<dyn OutboundPump>>, stop: &Receiv
 /// backend because each needs `M`'s concrete type to make its publisher;
 /// the trait object keeps the builder free of that type.
 pub(crate) trait OutboundRoute: Send {
-    fn attach_rustdds(
+    fn attach_ros2_client(
         self: Box<Self>,
-        node: &mut super::rustdds::RosNode,
+        node: &mut super::ros2_client_backend::RosNode,
         stats: Arc<TransportStats>,
     ) -> Result<Box<dyn OutboundPump>, RosError>;
 
@@ -335,9 +329,9 @@ pub(crate) trait OutboundRoute: Send {
 /// A declared subscription; attaching it yields the task that feeds the
 /// inbound channel.
 pub(crate) trait InboundRoute: Send {
-    fn attach_rustdds(
+    fn attach_ros2_client(
         self: Box<Self>,
-        node: &mut super::rustdds::RosNode,
+        node: &mut super::ros2_client_backend::RosNode,
         stats: Arc<TransportStats>,
     ) -> Result<futures::future::BoxFuture<'static, ()>, RosError>;
 
@@ -375,12 +369,12 @@ pub(crate) struct Inbound<M> {
 }
 
 impl<M: RosMessage> OutboundRoute for Outbound<M> {
-    fn attach_rustdds(
+    fn attach_ros2_client(
         self: Box<Self>,
-        node: &mut super::rustdds::RosNode,
+        node: &mut super::ros2_client_backend::RosNode,
         stats: Arc<TransportStats>,
     ) -> Result<Box<dyn OutboundPump>, RosError> {
-        super::rustdds::attach_outbound(*self, node, stats)
+        super::ros2_client_backend::attach_outbound(*self, node, stats)
     }
 
     #[cfg(feature = "ros-r2r")]
@@ -394,12 +388,12 @@ impl<M: RosMessage> OutboundRoute for Outbound<M> {
 }
 
 impl<M: RosMessage> InboundRoute for Inbound<M> {
-    fn attach_rustdds(
+    fn attach_ros2_client(
         self: Box<Self>,
-        node: &mut super::rustdds::RosNode,
+        node: &mut super::ros2_client_backend::RosNode,
         stats: Arc<TransportStats>,
     ) -> Result<futures::future::BoxFuture<'static, ()>, RosError> {
-        super::rustdds::attach_inbound(*self, node, stats)
+        super::ros2_client_backend::attach_inbound(*self, node, stats)
     }
 
     #[cfg(feature = "ros-r2r")]
@@ -438,7 +432,7 @@ impl<M: RosMessage, P: Publish<M>> OutboundPump for Pump<M, P> {
                     }
                     Err(e) => {
                         let n = self.stats.publish_failed.fetch_add(1, Ordering::Relaxed) + 1;
-                        if should_log(n) {
+                        if crate::logging::throttled(n) {
                             tracing::warn!("publish on {} failed ({n} so far): {e}", self.topic);
                         }
                     }
@@ -461,7 +455,7 @@ pub(crate) fn deliver<M>(tx: &Sender<M>, msg: M, stats: &TransportStats, topic: 
         }
         Err(TrySendError::Full(_)) => {
             let n = stats.inbound_dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if should_log(n) {
+            if crate::logging::throttled(n) {
                 tracing::warn!("inbound {topic} full, dropped ({n} so far)");
             }
             true
@@ -473,7 +467,7 @@ pub(crate) fn deliver<M>(tx: &Sender<M>, msg: M, stats: &TransportStats, topic: 
 /// Counts (and sparsely logs) a sample that could not be read or decoded.
 pub(crate) fn receive_failed(stats: &TransportStats, topic: &str, error: impl std::fmt::Debug) {
     let n = stats.receive_failed.fetch_add(1, Ordering::Relaxed) + 1;
-    if should_log(n) {
+    if crate::logging::throttled(n) {
         tracing::warn!("receive on {topic} failed ({n} so far): {error:?}");
     }
 }

@@ -1,4 +1,4 @@
-//! Evaluation (DESIGN.md §2.2): per-segment NMSE in distribution (started as
+//! Evaluation (docs/science.md §4): per-segment NMSE in distribution (started as
 //! in training) and under zero-shot chaining (each motif started from wherever
 //! the previous one ended, after the preparation for the thalamocortical mode).
 
@@ -13,12 +13,9 @@ use super::trainer::Propagator;
 use crate::library::Mode;
 use crate::model::{run_motif, run_prep, Network};
 
-/// `Σ‖y − y*‖² / Σ‖y* − mean(y*)‖²` over one segment.
+/// [`crate::model::nmse`] as the evaluation reports it (f32).
 pub fn nmse(y: ArrayView2<f32>, target: ArrayView2<f32>) -> f32 {
-    let mean = target.mean_axis(Axis(0)).expect("non-empty target");
-    let err: f64 = (&y - &target).iter().map(|e| (*e as f64).powi(2)).sum();
-    let var: f64 = (&target - &mean).iter().map(|e| (*e as f64).powi(2)).sum();
-    (err / var.max(1e-12)) as f32
+    crate::model::nmse(y, target) as f32
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +80,7 @@ pub struct EvalReport {
 }
 
 /// Separates the two reasons a chained start can be out of distribution: its
-/// norm or its direction (DESIGN.md §2.2). Norms are Euclidean, in state units.
+/// norm or its direction (docs/science.md §4). Norms are Euclidean, in state units.
 #[derive(Debug, Clone, Serialize)]
 pub struct EndStateStats {
     /// Mean ‖x‖ of each motif's end state (from in-distribution starts).

@@ -13,4 +13,5 @@ pub mod generators;
 pub mod plots;
 pub mod prep;
 pub mod readout;
+pub mod report;
 pub mod trainer;

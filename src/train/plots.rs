@@ -2,7 +2,7 @@
 //! motif boundaries and preparations marked) and the preparation transient.
 //!
 //! The font is compiled in and registered with plotters' `ab_glyph` backend,
-//! so plotting needs no fontconfig or freetype on the machine (DESIGN.md §6).
+//! so plotting needs no fontconfig or freetype on the machine (docs/architecture.md, "Traps").
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

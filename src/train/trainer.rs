@@ -1,4 +1,4 @@
-//! Training modes (DESIGN.md §2.2): baseline random starts or thalamocortical
+//! Training modes (docs/science.md §3): baseline random starts or thalamocortical
 //! starts, shared parameters learned with the first motifs then frozen, and
 //! `add` training only a new motif's own parameters.
 
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::adam::Adam;
 use super::bptt::{self, Workspace};
 use super::config::NetworkConfig;
+use crate::model::geometric;
 use crate::model::{Drive, Motif, Network, OutputScaling, Preparation, Shared, Variant};
 
 // The library format owns these; re-exported for the trainer's callers.
@@ -225,7 +226,6 @@ pub fn train(
     let mut losses = Vec::with_capacity(opts.steps);
     let mut recent = vec![Vec::new(); k];
     let mut clipped = 0usize;
-    let decay = (opts.lr_final / opts.lr).ln() / opts.steps.max(1) as f32;
 
     for step in 0..opts.steps {
         let starts: Vec<Array2<f32>> = (0..k)
@@ -375,7 +375,7 @@ pub fn train(
         if Adam::clip(&mut grads, opts.clip) {
             clipped += 1;
         }
-        let lr = opts.lr * (decay * step as f32).exp();
+        let lr = geometric(opts.lr, opts.lr_final, step, opts.steps);
         let mut params = param_slices(net, motifs, train_shared, train_init);
         adam.step(&mut params, &grads, lr);
         losses.push(loss);

@@ -6,12 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 
-use super::{
+use crate::control::{
     commands::{CommandParser, DEFAULT_MAX_COMMAND_BYTES},
-    controller::{ControllerConfig, SupervisionSettings},
-    error::ControlError,
-    realtime::RealtimeConfig,
-    rt_loop::LoopConfig,
+    ControlError, ControllerConfig, LoopConfig, RealtimeConfig, SupervisionSettings,
 };
 use crate::robot::JointLimitsFile;
 

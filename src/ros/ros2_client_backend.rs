@@ -36,11 +36,11 @@ pub(crate) fn run(routes: Routes) {
         let mut node = RosNode::new(spec)?;
         let pumps = outbound
             .into_iter()
-            .map(|r| r.attach_rustdds(&mut node, Arc::clone(&stats)))
+            .map(|r| r.attach_ros2_client(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
         let mut tasks = inbound
             .into_iter()
-            .map(|r| r.attach_rustdds(&mut node, Arc::clone(&stats)))
+            .map(|r| r.attach_ros2_client(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
         let spinner = node.spinner()?;
         tasks.push(
@@ -202,11 +202,6 @@ impl RosNode {
         self.node
             .spinner()
             .map_err(|e| RosError::backend("create spinner", e))
-    }
-
-    /// Stops the spinner future so its thread can be joined.
-    pub fn stop_spinner(&self) {
-        self.node.stop_spinner();
     }
 
     pub fn publisher<M: RosMessage>(

@@ -1,0 +1,283 @@
+//! The `motif_controller` node: the transport, the control loop, and the
+//! non-real-time side between them (command parsing and outcomes, measured
+//! joint states, outputs, status, the loop's heartbeat). The binary only
+//! parses its arguments and installs the signal handlers.
+
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{never, select};
+
+use super::{
+    error::NodeError,
+    measured::JointStateMap,
+    outputs::{Outputs, StampClock},
+    setup::{start_loop, LoopEnds, Setup},
+    status::{motifs_json, status_json, CommandRecord, NodeStatus},
+};
+use crate::{
+    control::{LoopInput, RejectReason, StatusSnapshot},
+    logging::throttled,
+    ros::{
+        msgs::{Clock, Float64MultiArray, JointState, JointTrajectory, StringMsg},
+        parameters_of, NodeSpec, QosSpec, RosError, TransportBuilder,
+    },
+};
+
+/// Runs the node until `shutdown` is set, then holds the last posture,
+/// publishes the final samples and status, and returns the timing line
+/// (`timing: wake-up lateness p50 … µs p99 … µs …; N overruns; …`, which
+/// tools read).
+pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
+    let Setup {
+        params,
+        library,
+        controller,
+        parser,
+        motif_names,
+        joint_names: names,
+        ..
+    } = setup;
+    tracing::info!(
+        "library {} ({} motifs: {}), joints {:?}, loop {} Hz, preparation {} network steps",
+        params.library.display(),
+        motif_names.len(),
+        motif_names.join(" "),
+        names,
+        params.loop_rate_hz,
+        controller.prep_steps()
+    );
+
+    // Declared as ROS parameters, so `ros2 param get` shows what the node runs with.
+    let ros_params = parameters_of(&params)?;
+    let mut b =
+        TransportBuilder::new(NodeSpec::new("motif_controller").with_parameters(ros_params));
+    let sample_cap = 64;
+    let commands = params
+        .publish_commands
+        .then(|| {
+            b.publish::<Float64MultiArray>(
+                "/forward_position_controller/commands",
+                QosSpec::DEFAULT,
+                sample_cap,
+            )
+        })
+        .transpose()?;
+    let joint_commands = params
+        .publish_joint_commands
+        .then(|| b.publish::<JointState>("~/joint_commands", QosSpec::DEFAULT, sample_cap))
+        .transpose()?;
+    let joint_states = params
+        .publish_joint_states
+        .then(|| b.publish::<JointState>("/joint_states", QosSpec::DEFAULT, sample_cap))
+        .transpose()?;
+    let trajectory = params
+        .publish_trajectory
+        .then(|| {
+            b.publish::<JointTrajectory>(
+                "/joint_trajectory_controller/joint_trajectory",
+                QosSpec::DEFAULT,
+                16,
+            )
+        })
+        .transpose()?;
+    let status_tx = b.publish::<StringMsg>("~/status", QosSpec::DEFAULT, 16)?;
+    let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
+    // Bounded: a flood beyond this is dropped (and counted) by the transport.
+    let sequence_rx = b.subscribe::<StringMsg>("~/sequence", QosSpec::DEFAULT, 256)?;
+    // The robot's measured state: only the newest matters, so a short queue.
+    let joint_state_rx = params
+        .wait_for_joint_states
+        .then(|| b.subscribe::<JointState>(&params.joint_states_topic, QosSpec::DEFAULT, 16))
+        .transpose()?;
+    let clock_rx = params
+        .use_sim_time
+        .then(|| b.subscribe::<Clock>("/clock", QosSpec::DEFAULT, 16))
+        .transpose()?;
+    let transport = b.spawn()?;
+    motifs_tx
+        .send(StringMsg::new(motifs_json(&library.network)))
+        .map_err(|_| RosError::Thread("the transport ended at start-up".into()))?;
+
+    let period = 1.0 / params.loop_rate_hz;
+    let (handle, ends) = start_loop(controller, params.loop_config())?;
+    let LoopEnds {
+        commands: cmd_tx,
+        measured: measured_tx,
+        samples: sample_rx,
+        status: snap_rx,
+        outcomes: outcome_rx,
+    } = ends;
+    let joint_map = JointStateMap::new(&names);
+    if params.wait_for_joint_states {
+        tracing::info!(
+            "waiting for joint states on {} before commanding anything",
+            params.joint_states_topic
+        );
+    }
+
+    let mut out = Outputs {
+        commands,
+        joint_commands,
+        joint_states,
+        trajectory,
+        status: status_tx,
+        names: names.clone(),
+        clock: if params.use_sim_time {
+            StampClock::Sim(Default::default())
+        } else {
+            StampClock::Wall(handle.epoch())
+        },
+        decimation: u64::from(params.trajectory_decimation),
+        period,
+        dropped: 0,
+    };
+    let joint_state_rx = joint_state_rx.unwrap_or_else(never);
+    let clock_rx = clock_rx.unwrap_or_else(never);
+    let mut bad_joint_states = 0u64;
+    let mut node = NodeStatus::default();
+    let mut next_id = 1u64;
+    let mut last_snap: Option<StatusSnapshot> = None;
+    let mut submit = |text: &str, node: &mut NodeStatus| {
+        let id = next_id;
+        next_id += 1;
+        let mut rec = CommandRecord::new(id, text);
+        match parser.parse(text) {
+            Ok(cmd) => {
+                if cmd_tx.try_send(LoopInput { id, command: cmd }).is_err() {
+                    rec.accepted = Some(false);
+                    rec.reason = Some(RejectReason::Busy.message().into());
+                }
+            }
+            Err(e) => {
+                rec.accepted = Some(false);
+                rec.reason = Some(e.to_string());
+            }
+        }
+        if let Some(reason) = &rec.reason {
+            // A flood of bad commands must not flood the log too.
+            if throttled(node.rejected + 1) {
+                tracing::warn!(
+                    "command {id} `{}` rejected: {reason} ({} rejected so far)",
+                    rec.text,
+                    node.rejected + 1
+                );
+            } else {
+                tracing::debug!("command {id} `{}` rejected: {reason}", rec.text);
+            }
+        } else {
+            tracing::info!("command {id} `{}`", rec.text);
+        }
+        node.record(rec);
+    };
+    if !params.autostart.trim().is_empty() {
+        submit(&params.autostart, &mut node);
+    }
+
+    let mut beat = (handle.heartbeat(), Instant::now());
+    let stall = Duration::from_secs_f64(params.stall_timeout);
+    let publish_status = |snap: &StatusSnapshot, node: &NodeStatus, out: &Outputs| {
+        // Status times are seconds of the node's clock for controller time 0.
+        let epoch = out.clock.seconds(0.0);
+        out.status(status_json(snap, &motif_names, &names, node, epoch));
+    };
+    while !shutdown.load(Ordering::Relaxed) {
+        select! {
+            recv(sequence_rx) -> msg => {
+                if let Ok(msg) = msg {
+                    let rejected_before = node.rejected;
+                    submit(&msg.data, &mut node);
+                    // Rejections are visible at once, not at the next snapshot.
+                    if node.rejected != rejected_before {
+                        if let Some(s) = &last_snap {
+                            publish_status(s, &node, &out);
+                        }
+                    }
+                }
+            }
+            recv(sample_rx) -> s => {
+                if let Ok(s) = s {
+                    out.sample(&s);
+                }
+            }
+            recv(joint_state_rx) -> msg => {
+                if let Ok(msg) = msg {
+                    match joint_map.map(&msg) {
+                        // Full: the loop has a newer one waiting; dropping is fine.
+                        Ok(m) => { let _ = measured_tx.try_send(m); }
+                        Err(e) => {
+                            bad_joint_states += 1;
+                            if throttled(bad_joint_states) {
+                                tracing::warn!("ignoring joint state ({bad_joint_states} so far): {e}");
+                            }
+                            node.last_error = Some(format!("ignoring joint state: {e}"));
+                        }
+                    }
+                }
+            }
+            recv(clock_rx) -> msg => {
+                if let Ok(c) = msg {
+                    out.clock = StampClock::Sim(c.clock);
+                }
+            }
+            recv(outcome_rx) -> outcome => {
+                if let Ok((id, result)) = outcome {
+                    if let Err(r) = result {
+                        tracing::warn!("command {id} rejected by the controller: {}", r.message());
+                    }
+                    // The sender is waiting for this: say it now.
+                    if node.resolve(id, result) {
+                        if let Some(s) = &last_snap {
+                            publish_status(s, &node, &out);
+                        }
+                    }
+                }
+            }
+            recv(snap_rx) -> snap => {
+                if let Ok(snap) = snap {
+                    node.observe(&snap);
+                    publish_status(&snap, &node, &out);
+                    last_snap = Some(snap);
+                }
+            }
+            default(Duration::from_millis(20)) => {}
+        }
+        let hb = handle.heartbeat();
+        if hb != beat.0 {
+            if node.stalled {
+                tracing::warn!("control loop running again");
+                node.stalled = false;
+            }
+            beat = (hb, Instant::now());
+        } else if !node.stalled && beat.1.elapsed() > stall {
+            node.stalled = true;
+            node.last_error = Some(format!(
+                "control loop stalled: no tick for {:.0} ms",
+                beat.1.elapsed().as_secs_f64() * 1e3
+            ));
+            tracing::error!("control loop stalled");
+            if let Some(s) = &last_snap {
+                publish_status(s, &node, &out);
+            }
+        }
+    }
+
+    tracing::info!("shutting down: holding the last posture");
+    let report = handle.stop().map_err(NodeError::Loop)?;
+    for s in sample_rx.try_iter() {
+        out.sample(&s);
+    }
+    out.sample(&report.final_sample);
+    node.observe(&report.final_status);
+    publish_status(&report.final_status, &node, &out);
+    // Give the transport a moment to put the final samples on the wire.
+    std::thread::sleep(Duration::from_millis(200));
+    let counters = transport.stats().snapshot();
+    transport.shutdown()?;
+    Ok(format!(
+        "timing: {}; transport {:?}; {} outbound samples dropped",
+        report.timing, counters, out.dropped
+    ))
+}
