@@ -3,6 +3,7 @@
 #
 #   bench/all.sh            # ≈ 15–20 min; run it on an otherwise idle machine
 #
+# 0. this CPU's ceilings: FMA peak, L1/L2 read rate    (benches/fma_peak.rs)
 # 1. control tick vs the matvec floor, N = 128…1024   (benches/tick_scaling.rs)
 # 2. the 1 kHz loop, idle and loaded, sleep vs spin    (benches/control_tick.rs)
 # 3. training step vs PyTorch and JAX                  (bench/training.sh)
@@ -22,7 +23,7 @@ cd "$repo"
 
 echo "== building (release)" >&2
 cargo build --release --bins 2>&1 | tail -n 1 >&2
-cargo bench --no-run --bench tick_scaling --bench control_tick --bench train_step 2>&1 | tail -n 1 >&2
+cargo bench --no-run --bench fma_peak --bench tick_scaling --bench control_tick --bench train_step 2>&1 | tail -n 1 >&2
 
 python3 - "$results/machine.json" <<'PY'
 import json, os, platform, subprocess, sys, time
@@ -33,6 +34,8 @@ json.dump({"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "r
            "load1_at_start": round(os.getloadavg()[0], 2)}, open(sys.argv[1], "w"), indent=1)
 PY
 
+echo "== 0. this CPU's ceilings" >&2
+cargo bench --quiet --bench fma_peak -- --json "$results/peak.json"
 echo "== 1. control tick vs matvec floor" >&2
 cargo bench --quiet --bench tick_scaling -- --json "$results/tick.json" \
     --plot "$repo/docs/plots/tick_vs_n.png"

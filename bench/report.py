@@ -92,7 +92,41 @@ def median(rows, impl, n, threads):
     return None
 
 
-def targets(tick, loop, rows, wire):
+def ceilings_section(peak, tick, rows):
+    """This CPU's ceilings (benches/fma_peak.rs) and every floor as a ratio to them."""
+    a2, a512 = peak["fma_avx2_gflops"], peak["fma_avx512_gflops"]
+    cores = peak["cores"]
+    out = ["| ceiling | 1 core | all cores |", "|---|---:|---:|",
+           f"| f32 FMA peak, AVX2+FMA (GFLOP/s) | {a2['one_core']:.1f} | {a2['all_cores']:.1f} ({cores}) |"]
+    if a512:
+        out.append(f"| f32 FMA peak, AVX-512 (GFLOP/s) | {a512['one_core']:.1f} | {a512['all_cores']:.1f} ({cores}) |")
+    else:
+        out.append("| f32 FMA peak, AVX-512 | not on this CPU | |")
+    r = peak["read_gbs"]
+    out.append(f"| read bandwidth, L1 (16 kB) / L2 (256 kB), GB/s | {r['l1_16k']:.1f} / {r['l2_256k']:.1f} | |")
+    out += ["", "The control tick (batch 1) reads its N² weights once per step, so its floor is the",
+            "read rate, not the FMAs: each N against both floors, and the measured tick and matvec p50.", "",
+            "| N | FMA floor (µs) | weight-read floor (µs) | hand-tuned matvec p50 / read floor | tick p50 / read floor |",
+            "|---:|---:|---:|---:|---:|"]
+    by_n = {t["n"]: t for t in tick}
+    for m in peak["matvec_floor"]:
+        t = by_n.get(m["n"])
+        if t is None:
+            continue
+        out.append(f"| {m['n']} | {m['fma_us']:.2f} | {m['read_us']:.2f} "
+                   f"| {t['kernel_matvec_us']['p50'] / m['read_us']:.2f} | {t['tick_us']['p50'] / m['read_us']:.2f} |")
+    f = peak["train_step_n256_floor_ms"]
+    out += ["", f"The training step at N = 256, B = 16, T = 200 is ≈1.26 GFLOP (forward recurrence, its "
+            f"transpose and the weight gradient): {f['one_core']:.2f} ms on one core at the FMA peak, "
+            f"{f['all_cores']:.2f} ms on {cores}."]
+    for threads, floor in ((1, f["one_core"]), (2, f["all_cores"])):
+        ours = median(rows, OURS, 256, threads)
+        if ours:
+            out.append(f"Ours with {threads} thread(s): {ours:.1f} ms, {ours / floor:.2f}× that floor.")
+    return "\n".join(out)
+
+
+def targets(tick, loop, rows, wire, peak=None):
     t256 = next(r for r in tick if r["n"] == 256)
     big = [r for r in tick if r["n"] <= 1024]
     spin_idle = next(c for c in loop["loop"] if c["load"] == "idle" and c["spin_us"] > 0)
@@ -136,6 +170,12 @@ def targets(tick, loop, rows, wire):
             and median(rows, OURS, r["n"], r["threads"]) is not None
             and r["median_ms"] < median(rows, OURS, r["n"], r["threads"])]
     lines.append("- Where a peer still beats ours: " + ("; ".join(wins) if wins else "nowhere in this run") + ".")
+    if peak:
+        floor = peak["train_step_n256_floor_ms"]["all_cores"]
+        ours = median(rows, OURS, 256, 2)
+        if ours:
+            lines.append(f"- Train step N = 256 ≤ 1.5 × the {peak['cores']}-core FMA floor (issue 15): "
+                         f"{ours:.1f} ms vs {floor:.2f} ms, {ours / floor:.2f}× — {check(ours <= 1.5 * floor)}.")
     rss = wire["node_memory_after_all"]["VmHWM_kB"] / 1024
     lines.append(f"- Node resident memory ≤ 30 MB: peak {rss:.1f} MB — {check(rss <= 30)}.")
     return "\n".join(lines)
@@ -148,9 +188,10 @@ def main():
     loop = json.loads((res / "loop.json").read_text())
     wire = json.loads((res / "wire.json").read_text())
     rows = summarize.load(res / "training.jsonl")
+    peak = json.loads((res / "peak.json").read_text())
     raw = docs / "bench"
     raw.mkdir(exist_ok=True)
-    for f in ["machine.json", "tick.json", "loop.json", "wire.json", "training.jsonl"]:
+    for f in ["machine.json", "peak.json", "tick.json", "loop.json", "wire.json", "training.jsonl"]:
         shutil.copy(res / f, raw / f)
     lib = loop["library"]
     bins = "\n".join(f"| {name} | {b['MB']:.1f} MB | {b['stripped_MB']:.1f} MB |"
@@ -168,9 +209,17 @@ measured in the same run on this machine:
 | compiler | {machine['rustc']} |
 | run | {machine['date']}, load average {machine['load1_at_start']} at start |
 
-## Targets (issue 7)
+## Targets (issues 7 and 15)
 
-{targets(tick, loop, rows, wire)}
+{targets(tick, loop, rows, wire, peak)}
+
+## 0. This CPU's ceilings
+
+`cargo bench --bench fma_peak`: 12 independent FMA chains per core (AVX-512
+ones when the CPU has them), and the read rate of one core over buffers that
+fit L1 and L2. Every floor below is a ratio to these, measured in the same run.
+
+{ceilings_section(peak, tick, rows)}
 
 ## 1. Control tick versus the matrix-vector floor
 

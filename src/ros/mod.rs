@@ -11,12 +11,21 @@ pub mod node;
 pub mod params;
 #[cfg(feature = "ros-r2r")]
 pub mod r2r_backend;
+#[cfg(not(feature = "ros-r2r"))]
 pub mod ros2_client_backend;
 pub mod transport;
+
+/// The backend this build carries topics on: rcl through r2r when the
+/// feature is on (a build that asked for rcl must not quietly speak RustDDS
+/// instead), `ros2-client` otherwise. A new backend is its own file, plus a
+/// line here.
+#[cfg(feature = "ros-r2r")]
+pub(crate) use r2r_backend as backend;
+#[cfg(not(feature = "ros-r2r"))]
+pub(crate) use ros2_client_backend as backend;
 
 pub use error::RosError;
 pub use msgs::RosMessage;
 pub use node::{dds_topic_name, NodeSpec, QosSpec};
 pub use params::{parameters_of, ParamValue};
-pub use ros2_client_backend::RosNode;
-pub use transport::{Backend, Transport, TransportBuilder, TransportCounters, TransportStats};
+pub use transport::{Transport, TransportBuilder, TransportCounters, TransportStats};

@@ -42,8 +42,8 @@ use super::{
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
     params::{ParamValue, READ_ONLY_REASON},
     transport::{
-        deliver, pump_outbound, Inbound, Outbound, OutboundPump, Publish, Pump, Routes,
-        TransportStats,
+        deliver, pump_outbound, BackendNode, Inbound, Outbound, OutboundPump, Publish, Pump,
+        Routes, TransportStats,
     },
 };
 
@@ -61,6 +61,9 @@ pub trait R2rMessage: Sized {
     fn from_native(native: Self::Native) -> Self;
 }
 
+/// This backend's node, which the declared routes bind to.
+pub(crate) type TransportNode = r2r::Node;
+
 /// The transport thread's body for this backend.
 pub(crate) fn run(routes: Routes) {
     let Routes {
@@ -76,11 +79,11 @@ pub(crate) fn run(routes: Routes) {
         let mut node = create_node(&spec)?;
         let pumps = outbound
             .into_iter()
-            .map(|r| r.attach_r2r(&mut node, Arc::clone(&stats)))
+            .map(|bind| bind(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
         let mut tasks = inbound
             .into_iter()
-            .map(|r| r.attach_r2r(&mut node, Arc::clone(&stats)))
+            .map(|bind| bind(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
         tasks.extend(parameter_tasks(&mut node, &spec)?);
         let quit = Arc::clone(&quit);
@@ -211,45 +214,47 @@ fn qos_profile(qos: QosSpec) -> QosProfile {
         .keep_last(qos.depth.max(1))
 }
 
-pub(crate) fn attach_outbound<M: RosMessage>(
-    route: Outbound<M>,
-    node: &mut r2r::Node,
-    stats: Arc<TransportStats>,
-) -> Result<Box<dyn OutboundPump>, RosError> {
-    let publisher = node
-        .create_publisher::<M::Native>(&route.topic, qos_profile(route.qos))
-        .map_err(|e| RosError::backend(format!("create publisher {}", route.topic), e))?;
-    Ok(Box::new(Pump {
-        topic: route.topic,
-        rx: route.rx,
-        publisher,
-        stats,
-    }))
+impl BackendNode for r2r::Node {
+    fn attach_outbound<M: RosMessage>(
+        &mut self,
+        route: Outbound<M>,
+        stats: Arc<TransportStats>,
+    ) -> Result<Box<dyn OutboundPump>, RosError> {
+        let publisher = self
+            .create_publisher::<M::Native>(&route.topic, qos_profile(route.qos))
+            .map_err(|e| RosError::backend(format!("create publisher {}", route.topic), e))?;
+        Ok(Box::new(Pump {
+            topic: route.topic,
+            rx: route.rx,
+            publisher,
+            stats,
+        }))
+    }
+
+    fn attach_inbound<M: RosMessage>(
+        &mut self,
+        route: Inbound<M>,
+        stats: Arc<TransportStats>,
+    ) -> Result<BoxFuture<'static, ()>, RosError> {
+        let mut stream = self
+            .subscribe::<M::Native>(&route.topic, qos_profile(route.qos))
+            .map_err(|e| RosError::backend(format!("create subscription {}", route.topic), e))?;
+        let Inbound { topic, tx, .. } = route;
+        Ok(async move {
+            while let Some(native) = stream.next().await {
+                if !deliver(&tx, M::from_native(native), &stats, &topic) {
+                    return;
+                }
+            }
+        }
+        .boxed())
+    }
 }
 
 impl<M: RosMessage> Publish<M> for r2r::Publisher<M::Native> {
     fn publish(&self, msg: M) -> Result<(), String> {
         r2r::Publisher::publish(self, &msg.into_native()).map_err(|e| e.to_string())
     }
-}
-
-pub(crate) fn attach_inbound<M: RosMessage>(
-    route: Inbound<M>,
-    node: &mut r2r::Node,
-    stats: Arc<TransportStats>,
-) -> Result<BoxFuture<'static, ()>, RosError> {
-    let mut stream = node
-        .subscribe::<M::Native>(&route.topic, qos_profile(route.qos))
-        .map_err(|e| RosError::backend(format!("create subscription {}", route.topic), e))?;
-    let Inbound { topic, tx, .. } = route;
-    Ok(async move {
-        while let Some(native) = stream.next().await {
-            if !deliver(&tx, M::from_native(native), &stats, &topic) {
-                return;
-            }
-        }
-    }
-    .boxed())
 }
 
 /// Field-for-field conversion between our message and r2r's generated one:

@@ -17,10 +17,13 @@ use super::{
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
     params::{ParamValue, READ_ONLY_REASON},
     transport::{
-        deliver, pump_outbound, receive_failed, Inbound, Outbound, OutboundPump, Publish, Pump,
-        Routes, TransportStats,
+        deliver, pump_outbound, receive_failed, BackendNode, Inbound, Outbound, OutboundPump,
+        Publish, Pump, Routes, TransportStats,
     },
 };
+
+/// This backend's node, which the declared routes bind to.
+pub(crate) type TransportNode = RosNode;
 
 /// The transport thread's body for this backend.
 pub(crate) fn run(routes: Routes) {
@@ -36,11 +39,11 @@ pub(crate) fn run(routes: Routes) {
         let mut node = RosNode::new(spec)?;
         let pumps = outbound
             .into_iter()
-            .map(|r| r.attach_ros2_client(&mut node, Arc::clone(&stats)))
+            .map(|bind| bind(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
         let mut tasks = inbound
             .into_iter()
-            .map(|r| r.attach_ros2_client(&mut node, Arc::clone(&stats)))
+            .map(|bind| bind(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
         let spinner = node.spinner()?;
         tasks.push(
@@ -89,47 +92,49 @@ pub(crate) fn run(routes: Routes) {
     }
 }
 
-pub(crate) fn attach_outbound<M: RosMessage>(
-    route: Outbound<M>,
-    node: &mut RosNode,
-    stats: Arc<TransportStats>,
-) -> Result<Box<dyn OutboundPump>, RosError> {
-    let publisher = node.publisher::<M>(&route.topic, route.qos)?;
-    Ok(Box::new(Pump {
-        topic: route.topic,
-        rx: route.rx,
-        publisher,
-        stats,
-    }))
+impl BackendNode for RosNode {
+    fn attach_outbound<M: RosMessage>(
+        &mut self,
+        route: Outbound<M>,
+        stats: Arc<TransportStats>,
+    ) -> Result<Box<dyn OutboundPump>, RosError> {
+        let publisher = self.publisher::<M>(&route.topic, route.qos)?;
+        Ok(Box::new(Pump {
+            topic: route.topic,
+            rx: route.rx,
+            publisher,
+            stats,
+        }))
+    }
+
+    fn attach_inbound<M: RosMessage>(
+        &mut self,
+        route: Inbound<M>,
+        stats: Arc<TransportStats>,
+    ) -> Result<BoxFuture<'static, ()>, RosError> {
+        let sub: Subscription<M> = self.subscription::<M>(&route.topic, route.qos)?;
+        let Inbound { topic, tx, .. } = route;
+        Ok(async move {
+            loop {
+                match sub.async_take().await {
+                    Ok((msg, _info)) => {
+                        if !deliver(&tx, msg, &stats, &topic) {
+                            // Nobody listens any more; keep the reader but stop work.
+                            return;
+                        }
+                    }
+                    Err(e) => receive_failed(&stats, &topic, e),
+                }
+            }
+        }
+        .boxed())
+    }
 }
 
 impl<M: RosMessage> Publish<M> for Publisher<M> {
     fn publish(&self, msg: M) -> Result<(), String> {
         Publisher::publish(self, msg).map_err(|e| format!("{e:?}"))
     }
-}
-
-pub(crate) fn attach_inbound<M: RosMessage>(
-    route: Inbound<M>,
-    node: &mut RosNode,
-    stats: Arc<TransportStats>,
-) -> Result<BoxFuture<'static, ()>, RosError> {
-    let sub: Subscription<M> = node.subscription::<M>(&route.topic, route.qos)?;
-    let Inbound { topic, tx, .. } = route;
-    Ok(async move {
-        loop {
-            match sub.async_take().await {
-                Ok((msg, _info)) => {
-                    if !deliver(&tx, msg, &stats, &topic) {
-                        // Nobody listens any more; keep the reader but stop work.
-                        return;
-                    }
-                }
-                Err(e) => receive_failed(&stats, &topic, e),
-            }
-        }
-    }
-    .boxed())
 }
 
 fn node_options(parameters: &[(String, ParamValue)]) -> NodeOptions {

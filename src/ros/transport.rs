@@ -12,10 +12,11 @@
 //! subscriptions (and whatever the backend needs polled) and pushes decoded
 //! messages into the inbound channels.
 //!
-//! Everything here is backend-neutral. A backend (`ros2_client_backend`, `r2r_backend`)
-//! supplies a thread body that creates its node, turns each declared route
-//! into a publisher or a subscription task, and then hands the publishers to
-//! [`pump_outbound`]. The builder, channels, counters, thread shape and
+//! Everything here is backend-neutral. A backend (`ros2_client_backend`,
+//! `r2r_backend`; `ros/mod.rs` picks one at compile time, as it picks the
+//! messages' [`super::msgs::BackendMessage`]) supplies its node type with
+//! [`BackendNode`] and a thread body `run` that creates the node, binds each
+//! declared route to it and then hands the publishers to [`pump_outbound`]. The builder, channels, counters, thread shape and
 //! back-pressure rules are shared, so the backends cannot drift apart.
 
 use std::{
@@ -32,7 +33,10 @@ use crossbeam_channel::{
     bounded, Receiver, RecvTimeoutError, Select, Sender, TryRecvError, TrySendError,
 };
 
+use futures::future::BoxFuture;
+
 use super::{
+    backend,
     error::RosError,
     msgs::RosMessage,
     node::{NodeSpec, QosSpec},
@@ -45,32 +49,6 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// At most this many samples are published from one channel before the
 /// others get a turn, so a flooded topic cannot starve the rest.
 const DRAIN_BATCH: usize = 64;
-
-/// Which ROS 2 implementation carries the topics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// `ros2-client` over RustDDS: no ROS install needed.
-    Ros2Client,
-    /// rcl through `r2r` (feature `ros-r2r`): needs a sourced ROS 2, and uses
-    /// its RMW, parameter services and launch arguments.
-    #[cfg(feature = "ros-r2r")]
-    R2r,
-}
-
-impl Default for Backend {
-    /// The r2r backend when it is compiled in: a build that asked for rcl
-    /// should not quietly speak RustDDS instead.
-    fn default() -> Self {
-        #[cfg(feature = "ros-r2r")]
-        {
-            Backend::R2r
-        }
-        #[cfg(not(feature = "ros-r2r"))]
-        {
-            Backend::Ros2Client
-        }
-    }
-}
 
 /// Counters shared between the transport threads and the application.
 /// Atomics only: reading them never blocks the transport.
@@ -113,31 +91,19 @@ impl TransportStats {
 /// Declares the node's topics, then starts the transport.
 pub struct TransportBuilder {
     node: NodeSpec,
-    backend: Backend,
     declared: HashSet<(bool, String)>,
-    outbound: Vec<Box<dyn OutboundRoute>>,
-    inbound: Vec<Box<dyn InboundRoute>>,
+    outbound: Vec<OutboundRoute>,
+    inbound: Vec<InboundRoute>,
 }
 
 impl TransportBuilder {
     pub fn new(node: NodeSpec) -> Self {
         Self {
             node,
-            backend: Backend::default(),
             declared: HashSet::new(),
             outbound: Vec::new(),
             inbound: Vec::new(),
         }
-    }
-
-    /// Run on `backend` instead of [`Backend::default`].
-    pub fn with_backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
-        self
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Publish `M` on `topic` (`/abs`, `~/private` or relative). Returns the
@@ -151,7 +117,10 @@ impl TransportBuilder {
     ) -> Result<Sender<M>, RosError> {
         let topic = self.declare(true, topic, capacity)?;
         let (tx, rx) = bounded(capacity);
-        self.outbound.push(Box::new(Outbound { topic, qos, rx }));
+        let route = Outbound { topic, qos, rx };
+        self.outbound.push(Box::new(move |node, stats| {
+            node.attach_outbound(route, stats)
+        }));
         Ok(tx)
     }
 
@@ -165,7 +134,10 @@ impl TransportBuilder {
     ) -> Result<Receiver<M>, RosError> {
         let topic = self.declare(false, topic, capacity)?;
         let (tx, rx) = bounded(capacity);
-        self.inbound.push(Box::new(Inbound { topic, qos, tx }));
+        let route = Inbound { topic, qos, tx };
+        self.inbound.push(Box::new(move |node, stats| {
+            node.attach_inbound(route, stats)
+        }));
         Ok(rx)
     }
 
@@ -202,14 +174,9 @@ impl TransportBuilder {
             stop: stop_rx,
             ready: ready_tx,
         };
-        let backend = self.backend;
         let thread = std::thread::Builder::new()
             .name("ros-transport".into())
-            .spawn(move || match backend {
-                Backend::Ros2Client => super::ros2_client_backend::run(routes),
-                #[cfg(feature = "ros-r2r")]
-                Backend::R2r => super::r2r_backend::run(routes),
-            })
+            .spawn(move || backend::run(routes))
             .map_err(|e| RosError::Thread(format!("spawn: {e}")))?;
         let mut transport = Transport {
             stop: Some(stop_tx),
@@ -281,8 +248,8 @@ impl Drop for Transport {
 /// counters, the stop signal and where to report that set-up is done.
 pub(crate) struct Routes {
     pub node: NodeSpec,
-    pub outbound: Vec<Box<dyn OutboundRoute>>,
-    pub inbound: Vec<Box<dyn InboundRoute>>,
+    pub outbound: Vec<OutboundRoute>,
+    pub inbound: Vec<InboundRoute>,
     pub stats: Arc<TransportStats>,
     pub stop: Receiver<()>,
     pub ready: Sender<Result<(), RosError>>,
@@ -308,40 +275,43 @@ pub(crate) fn pump_outbound(mut pumps: Vec<Box<dyn OutboundPump>>, stop: &Receiv
     }
 }
 
-/// A declared publication, not yet bound to a backend. One method per
-/// backend because each needs `M`'s concrete type to make its publisher;
-/// the trait object keeps the builder free of that type.
-pub(crate) trait OutboundRoute: Send {
-    fn attach_ros2_client(
-        self: Box<Self>,
-        node: &mut super::ros2_client_backend::RosNode,
+/// What a backend's node does with the declared routes: make the publisher
+/// for `M` behind a pump, or the task that feeds a subscription's channel.
+/// Each backend implements it in its own file; the builder captures the
+/// message type when a topic is declared, so nothing here names a backend.
+pub(crate) trait BackendNode {
+    fn attach_outbound<M: RosMessage>(
+        &mut self,
+        route: Outbound<M>,
         stats: Arc<TransportStats>,
     ) -> Result<Box<dyn OutboundPump>, RosError>;
 
-    #[cfg(feature = "ros-r2r")]
-    fn attach_r2r(
-        self: Box<Self>,
-        node: &mut r2r::Node,
+    fn attach_inbound<M: RosMessage>(
+        &mut self,
+        route: Inbound<M>,
         stats: Arc<TransportStats>,
-    ) -> Result<Box<dyn OutboundPump>, RosError>;
+    ) -> Result<BoxFuture<'static, ()>, RosError>;
 }
 
-/// A declared subscription; attaching it yields the task that feeds the
+/// A declared publication, bound to the backend's node when the transport
+/// thread has created it.
+pub(crate) type OutboundRoute = Box<
+    dyn FnOnce(
+            &mut backend::TransportNode,
+            Arc<TransportStats>,
+        ) -> Result<Box<dyn OutboundPump>, RosError>
+        + Send,
+>;
+
+/// A declared subscription; binding it yields the task that feeds the
 /// inbound channel.
-pub(crate) trait InboundRoute: Send {
-    fn attach_ros2_client(
-        self: Box<Self>,
-        node: &mut super::ros2_client_backend::RosNode,
-        stats: Arc<TransportStats>,
-    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError>;
-
-    #[cfg(feature = "ros-r2r")]
-    fn attach_r2r(
-        self: Box<Self>,
-        node: &mut r2r::Node,
-        stats: Arc<TransportStats>,
-    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError>;
-}
+pub(crate) type InboundRoute = Box<
+    dyn FnOnce(
+            &mut backend::TransportNode,
+            Arc<TransportStats>,
+        ) -> Result<BoxFuture<'static, ()>, RosError>
+        + Send,
+>;
 
 pub(crate) trait OutboundPump {
     fn topic(&self) -> &str;
@@ -366,44 +336,6 @@ pub(crate) struct Inbound<M> {
     pub topic: String,
     pub qos: QosSpec,
     pub tx: Sender<M>,
-}
-
-impl<M: RosMessage> OutboundRoute for Outbound<M> {
-    fn attach_ros2_client(
-        self: Box<Self>,
-        node: &mut super::ros2_client_backend::RosNode,
-        stats: Arc<TransportStats>,
-    ) -> Result<Box<dyn OutboundPump>, RosError> {
-        super::ros2_client_backend::attach_outbound(*self, node, stats)
-    }
-
-    #[cfg(feature = "ros-r2r")]
-    fn attach_r2r(
-        self: Box<Self>,
-        node: &mut r2r::Node,
-        stats: Arc<TransportStats>,
-    ) -> Result<Box<dyn OutboundPump>, RosError> {
-        super::r2r_backend::attach_outbound(*self, node, stats)
-    }
-}
-
-impl<M: RosMessage> InboundRoute for Inbound<M> {
-    fn attach_ros2_client(
-        self: Box<Self>,
-        node: &mut super::ros2_client_backend::RosNode,
-        stats: Arc<TransportStats>,
-    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError> {
-        super::ros2_client_backend::attach_inbound(*self, node, stats)
-    }
-
-    #[cfg(feature = "ros-r2r")]
-    fn attach_r2r(
-        self: Box<Self>,
-        node: &mut r2r::Node,
-        stats: Arc<TransportStats>,
-    ) -> Result<futures::future::BoxFuture<'static, ()>, RosError> {
-        super::r2r_backend::attach_inbound(*self, node, stats)
-    }
 }
 
 /// Moves samples from an outbound channel to a backend publisher.
@@ -465,6 +397,9 @@ pub(crate) fn deliver<M>(tx: &Sender<M>, msg: M, stats: &TransportStats, topic: 
 }
 
 /// Counts (and sparsely logs) a sample that could not be read or decoded.
+/// r2r's subscription streams yield only decoded messages, so only the
+/// `ros2-client` backend calls it.
+#[cfg_attr(feature = "ros-r2r", allow(dead_code))]
 pub(crate) fn receive_failed(stats: &TransportStats, topic: &str, error: impl std::fmt::Debug) {
     let n = stats.receive_failed.fetch_add(1, Ordering::Relaxed) + 1;
     if crate::logging::throttled(n) {
