@@ -113,10 +113,12 @@ trap 'exit 124' INT TERM
 
 echo "wire.sh: motif_controller at $rate Hz, $duration s stream, $repeats command repeats (binaries: $bin_dir)"
 # Quiet DDS logging: the node's stderr goes to a file we show on failure.
+# No robot here: the node streams from its rest posture at once rather than
+# waiting for /joint_states (wait_for_joint_states, docs/running.md).
 ROS_DOMAIN_ID=0 RUST_LOG="warn,rustdds=off,ros2_client=off" \
     "$bin_dir/motif_controller" --ros-args --params-file config/motif_controller.yaml \
     -p library:=models/default -p urdf:=urdf/arm.urdf -p "loop_rate_hz:=$rate" \
-    2>"$work/node.log" &
+    -p wait_for_joint_states:=false 2>"$work/node.log" &
 node_pid=$!
 
 peer_rc=0
