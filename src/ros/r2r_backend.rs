@@ -223,12 +223,7 @@ impl BackendNode for r2r::Node {
         let publisher = self
             .create_publisher::<M::Native>(&route.topic, qos_profile(route.qos))
             .map_err(|e| RosError::backend(format!("create publisher {}", route.topic), e))?;
-        Ok(Box::new(Pump {
-            topic: route.topic,
-            rx: route.rx,
-            publisher,
-            stats,
-        }))
+        Ok(Pump::boxed(route, publisher, stats))
     }
 
     fn attach_inbound<M: RosMessage>(

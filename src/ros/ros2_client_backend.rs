@@ -99,12 +99,7 @@ impl BackendNode for RosNode {
         stats: Arc<TransportStats>,
     ) -> Result<Box<dyn OutboundPump>, RosError> {
         let publisher = self.publisher::<M>(&route.topic, route.qos)?;
-        Ok(Box::new(Pump {
-            topic: route.topic,
-            rx: route.rx,
-            publisher,
-            stats,
-        }))
+        Ok(Pump::boxed(route, publisher, stats))
     }
 
     fn attach_inbound<M: RosMessage>(

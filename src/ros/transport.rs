@@ -340,10 +340,26 @@ pub(crate) struct Inbound<M> {
 
 /// Moves samples from an outbound channel to a backend publisher.
 pub(crate) struct Pump<M, P> {
-    pub topic: String,
-    pub rx: Receiver<M>,
-    pub publisher: P,
-    pub stats: Arc<TransportStats>,
+    topic: String,
+    rx: Receiver<M>,
+    publisher: P,
+    stats: Arc<TransportStats>,
+}
+
+impl<M: RosMessage, P: Publish<M> + 'static> Pump<M, P> {
+    /// The pump for a declared publication once its backend made `publisher`.
+    pub(crate) fn boxed(
+        route: Outbound<M>,
+        publisher: P,
+        stats: Arc<TransportStats>,
+    ) -> Box<dyn OutboundPump> {
+        Box::new(Pump {
+            topic: route.topic,
+            rx: route.rx,
+            publisher,
+            stats,
+        })
+    }
 }
 
 impl<M: RosMessage, P: Publish<M>> OutboundPump for Pump<M, P> {
