@@ -360,6 +360,7 @@ fn check_accepted(lib: &Library, evaluate_it: bool) -> Result<(), String> {
             trials: 1,
             sequences: 1,
             sequence_len: 3,
+            preemption_starts: 0,
             ..EvalOptions::default()
         };
         let r = evaluate(&lib.network, m.mode, &lib.targets, &opts);

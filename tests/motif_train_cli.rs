@@ -291,6 +291,49 @@ fn train_add_inspect_and_continual_learning() {
         .map(|m| m["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["one", "two", "three"]);
+
+    // The demonstration can come from a training config instead (a generator
+    // here): the motif named there, a clear error for one it does not name.
+    let more = d.join("more.yaml");
+    std::fs::write(
+        &more,
+        format!(
+            "{CONFIG}  - {{ name: four, generate: {{ family: smooth2d, seed: 4, steps: 100 }} }}\n"
+        ),
+    )
+    .unwrap();
+    let from_config = |name: &str| {
+        motif_train(&[
+            "add",
+            "--library",
+            lib_dir.to_str().unwrap(),
+            "--from-config",
+            more.to_str().unwrap(),
+            "--name",
+            name,
+        ])
+    };
+    let missing = from_config("five");
+    assert!(
+        !missing.status.success() && stderr(&missing).contains("has no motif named 'five'"),
+        "{}",
+        stderr(&missing)
+    );
+    let ok = from_config("four");
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let lib = Library::load(&lib_dir).unwrap();
+    assert_eq!(lib.network.motifs.len(), 4);
+    assert!(
+        lib.manifest.motifs[3]
+            .provenance
+            .source
+            .contains("smooth2d"),
+        "{:?}",
+        lib.manifest.motifs[3].provenance
+    );
+    // One source only.
+    let neither = motif_train(&["add", "--library", lib_dir.to_str().unwrap(), "--name", "x"]);
+    assert!(!neither.status.success() && stderr(&neither).contains("--demo"));
 }
 
 #[test]

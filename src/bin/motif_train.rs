@@ -7,10 +7,11 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use motif::library::limits::{self, MAX_PREP_TAU};
 use motif::library::{Library, Mode};
+use motif::model::Variant;
 use motif::train::config::TrainConfig;
 use motif::train::curve::{Curve, CurvePoint};
 use motif::train::demo::Demo;
-use motif::train::eval::{self, EvalOptions, EvalReport};
+use motif::train::eval::{self, EvalOptions, EvalReport, RATIO_TARGET};
 use motif::train::fit;
 use motif::train::plots;
 use motif::train::report;
@@ -47,8 +48,17 @@ enum Command {
     Add {
         #[arg(long)]
         library: PathBuf,
+        /// The demonstration (docs/demo_format.md).
+        #[arg(
+            long,
+            required_unless_present = "from_config",
+            conflicts_with = "from_config"
+        )]
+        demo: Option<PathBuf>,
+        /// Or take the demonstration of the motif `--name` in this training
+        /// config (a CSV or a generator, as `train` would).
         #[arg(long)]
-        demo: PathBuf,
+        from_config: Option<PathBuf>,
         #[arg(long)]
         name: String,
     },
@@ -74,9 +84,13 @@ enum Command {
         /// keep the library's).
         #[arg(long)]
         prep_tau: Option<f32>,
+        /// Mid-motif starts per ordered pair for the preemption figures
+        /// (chaining from a motif cut at 20–80% of its length); 0 skips them.
+        #[arg(long, default_value_t = 3)]
+        preemption_starts: usize,
     },
-    /// Collect `<family>_n<N>_<variant>.eval.json` files into one JSON file and
-    /// print the Markdown results table.
+    /// Collect `<family>_n<N>_<mode>[_loop][_s<seed>][_add].eval.json` files
+    /// into one JSON file and print the Markdown results tables.
     Report {
         /// Directory with the `*.eval.json` files of scripts/reproduce.sh.
         #[arg(long)]
@@ -88,6 +102,9 @@ enum Command {
         /// files `<run>_prep<T>.eval.json`), if there is one.
         #[arg(long)]
         sweep_plot: Option<PathBuf>,
+        /// Where to draw the chaining ratio against N.
+        #[arg(long)]
+        size_plot: Option<PathBuf>,
     },
     /// Show a library's motifs, durations, sizes and errors.
     Inspect {
@@ -196,20 +213,32 @@ fn write_curve(path: &Path, config: &Path, lib: &Library, curve: &Curve) -> Resu
     Ok(())
 }
 
-fn add(library: &Path, demo_path: &Path, name: &str) -> Result<()> {
+/// Where `add` takes its demonstration from.
+enum DemoSource<'a> {
+    Csv(&'a Path),
+    Config(&'a Path),
+}
+
+fn add(library: &Path, source: DemoSource, name: &str) -> Result<()> {
     let mut lib = Library::load(library)?;
-    let demo = Demo::load(demo_path)?;
+    let (demo, demo_path) = match source {
+        DemoSource::Csv(path) => (Demo::load(path)?, path.display().to_string()),
+        DemoSource::Config(path) => {
+            let cfg = TrainConfig::load(path)?;
+            let (source, demo) = cfg
+                .motifs
+                .iter()
+                .zip(cfg.demos(path)?)
+                .find_map(|(m, demo)| (m.name == name).then_some(demo))
+                .with_context(|| format!("{} has no motif named '{name}'", path.display()))?;
+            (demo, source)
+        }
+    };
     let pb = progress_bar(lib.manifest.training.options.steps, name);
-    fit::add_motif(
-        &mut lib,
-        name,
-        &demo,
-        &demo_path.display().to_string(),
-        &mut |step, loss| {
-            pb.set_position(step as u64 + 1);
-            pb.set_prefix(format!("{loss:.2e}"));
-        },
-    )?;
+    fit::add_motif(&mut lib, name, &demo, &demo_path, &mut |step, loss| {
+        pb.set_position(step as u64 + 1);
+        pb.set_prefix(format!("{loss:.2e}"));
+    })?;
     pb.finish();
     lib.save(library)?;
     let e = lib.manifest.motifs.last().expect("just added");
@@ -253,6 +282,9 @@ fn inspect(library: &Path, json: bool) -> Result<()> {
 #[derive(Serialize)]
 struct EvalOutput {
     library: String,
+    network_variant: &'static str,
+    /// The training seed.
+    seed: u64,
     n: usize,
     tau: f32,
     dt: f32,
@@ -271,6 +303,14 @@ fn eval_library(
     mut opts: EvalOptions,
     prep_tau: Option<f32>,
 ) -> Result<()> {
+    // Bounded so a typo cannot keep the evaluation running for days.
+    for (flag, value, max) in [
+        ("--sequences", opts.sequences, 10_000),
+        ("--sequence-len", opts.sequence_len, 1_000),
+        ("--preemption-starts", opts.preemption_starts, 100),
+    ] {
+        limits::check_count(flag, value, 0, max).map_err(anyhow::Error::msg)?;
+    }
     let lib = Library::load(library)?;
     let net = &lib.network;
     let mode = lib.manifest.mode;
@@ -303,6 +343,11 @@ fn eval_library(
     if json {
         let out = EvalOutput {
             library: library.display().to_string(),
+            network_variant: match lib.manifest.variant {
+                Variant::Input => "input",
+                Variant::Loop { .. } => "loop",
+            },
+            seed: lib.manifest.training.options.seed,
             n: lib.manifest.n,
             tau: lib.manifest.tau,
             dt: lib.manifest.dt,
@@ -336,6 +381,28 @@ fn eval_library(
                 report.chained_segments
             );
             println!("  worst pair {} -> {}: {:.3e}", w.from, w.to, w.nmse);
+            if let Some(p) = &report.preemption {
+                println!(
+                    "  from mid-motif states ({:.0}–{:.0}% of the previous motif): NMSE {:.3e} over {} segments, ratio {:.2}",
+                    100.0 * p.fractions.0,
+                    100.0 * p.fractions.1,
+                    p.nmse,
+                    p.segments,
+                    p.ratio
+                );
+            }
+            if let Some(n) = report
+                .preemption
+                .as_ref()
+                .and_then(|p| p.prep_needed.as_ref())
+            {
+                let tau = |t: Option<f32>| t.map_or("none tried".to_string(), |t| format!("{t} τ"));
+                println!(
+                    "  preparation for a ratio ≤ {RATIO_TARGET}: {} from motif ends, {} from mid-motif",
+                    tau(n.from_ends_tau),
+                    tau(n.from_mid_tau)
+                );
+            }
         }
         _ => println!(
             "  {}",
@@ -441,9 +508,17 @@ fn main() -> std::process::ExitCode {
         Command::Add {
             library,
             demo,
+            from_config,
             name,
-        } => add(library, demo, name)
-            .with_context(|| format!("adding '{name}' to {}", library.display())),
+        } => {
+            let source = match (demo, from_config) {
+                (Some(csv), _) => DemoSource::Csv(csv),
+                (None, Some(cfg)) => DemoSource::Config(cfg),
+                (None, None) => unreachable!("clap requires --demo or --from-config"),
+            };
+            add(library, source, name)
+        }
+        .with_context(|| format!("adding '{name}' to {}", library.display())),
         Command::Inspect { library, json } => inspect(library, *json),
         Command::Eval {
             library,
@@ -453,11 +528,13 @@ fn main() -> std::process::ExitCode {
             sequence_len,
             seed,
             prep_tau,
+            preemption_starts,
         } => {
             let opts = EvalOptions {
                 sequences: *sequences,
                 sequence_len: *sequence_len,
                 seed: *seed,
+                preemption_starts: *preemption_starts,
                 ..EvalOptions::default()
             };
             eval_library(library, *json, plots.as_deref(), opts, *prep_tau)
@@ -467,9 +544,17 @@ fn main() -> std::process::ExitCode {
             runs,
             json,
             sweep_plot,
-        } => report::report(runs, json, sweep_plot.as_deref())
-            .map(|tables| print!("{tables}"))
-            .map_err(anyhow::Error::from),
+            size_plot,
+        } => report::report(
+            runs,
+            json,
+            report::ReportPlots {
+                sweep: sweep_plot.as_deref(),
+                size: size_plot.as_deref(),
+            },
+        )
+        .map(|tables| print!("{tables}"))
+        .map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -72,6 +72,7 @@ impl Curve {
         let opts = EvalOptions {
             trials: self.trials,
             sequences: 0,
+            preemption_starts: 0,
             ..Default::default()
         };
         let score = |net: &Network| evaluate(net, mode, targets, &opts).in_distribution_nmse;

@@ -30,6 +30,8 @@ pub struct EvalOptions {
     /// should differ from the library's; in-distribution starts keep the
     /// library's, as in training.
     pub chain_prep_steps: Option<usize>,
+    /// Mid-motif starts per ordered pair for [`Preemption`]; 0 leaves it out.
+    pub preemption_starts: usize,
 }
 
 impl Default for EvalOptions {
@@ -40,8 +42,41 @@ impl Default for EvalOptions {
             sequence_len: 10,
             seed: 12345,
             chain_prep_steps: None,
+            preemption_starts: 3,
         }
     }
+}
+
+/// The chaining ratio the reproduction counts as "no cost" (docs/results.md).
+pub const RATIO_TARGET: f32 = 1.1;
+/// Where the previous motif is cut for [`Preemption`], as fractions of its length.
+pub const PREEMPT_FRACTIONS: (f32, f32) = (0.2, 0.8);
+/// Preparation lengths (τ) [`PrepNeeded`] tries, shortest first.
+pub const PREP_SWEEP_TAU: [f32; 12] = [
+    0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0,
+];
+
+/// Chaining from a state mid-way through the previous motif: what the node
+/// does when a new sequence preempts the running motif.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preemption {
+    /// The range the cut points were drawn from, uniformly.
+    pub fractions: (f32, f32),
+    pub segments: usize,
+    pub nmse: f32,
+    /// `nmse` over the in-distribution NMSE.
+    pub ratio: f32,
+    /// Thalamocortical mode only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prep_needed: Option<PrepNeeded>,
+}
+
+/// The shortest preparation (of [`PREP_SWEEP_TAU`]) whose chaining ratio is
+/// within [`RATIO_TARGET`]; `None` when no length tried reaches it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrepNeeded {
+    pub from_ends_tau: Option<f32>,
+    pub from_mid_tau: Option<f32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +110,8 @@ pub struct EvalReport {
     /// Where chaining starts motifs, compared with where training did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_states: Option<EndStateStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemption: Option<Preemption>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -172,6 +209,7 @@ pub fn evaluate(
             chain_prep_tau: None,
             per_motif,
             end_states: None,
+            preemption: None,
             note: Some(
                 "chaining needs at least two motifs; only in-distribution figures are reported"
                     .into(),
@@ -229,6 +267,15 @@ pub fn evaluate(
         }
     }
     let end_states = end_state_stats(&chain_net, mode, &prop, targets, &ends, &mut rng);
+    let preemption = (opts.preemption_starts > 0).then(|| {
+        let cut = Cut {
+            net: &chain_net,
+            mode,
+            targets,
+            id_mean,
+        };
+        cut.preemption(&prop, &ends, opts.preemption_starts, &mut rng)
+    });
     let segments: usize = sums.iter().map(|s| s.1).sum();
     for (i, pm) in per_motif.iter_mut().enumerate() {
         pm.chaining_nmse = Some((sums[i].0 / sums[i].1.max(1) as f64) as f32);
@@ -253,7 +300,85 @@ pub fn evaluate(
         chain_prep_tau,
         per_motif,
         end_states: Some(end_states),
+        preemption,
         note: None,
+    }
+}
+
+/// What [`Preemption`] measures with.
+struct Cut<'a> {
+    net: &'a Network,
+    mode: Mode,
+    targets: &'a [Array2<f32>],
+    id_mean: f32,
+}
+
+impl Cut<'_> {
+    /// Mean NMSE of each `(motif, start)` chained on `net`.
+    fn mean_nmse(&self, net: &Network, starts: &[(usize, Array1<f32>)]) -> f32 {
+        let total: f64 = starts
+            .iter()
+            .map(|(b, x)| {
+                let (y, _) = run_chained(net, self.mode, *b, x);
+                nmse(y.view(), self.targets[*b].view()) as f64
+            })
+            .sum();
+        (total / starts.len() as f64) as f32
+    }
+
+    /// Every ordered pair (a, b), `starts` times: a from a training start, cut
+    /// at a random fraction of its length, then b chained from there.
+    fn preemption(
+        &self,
+        prop: &Propagator,
+        ends: &[Array1<f32>],
+        starts: usize,
+        rng: &mut StdRng,
+    ) -> Preemption {
+        let (net, mode) = (self.net, self.mode);
+        let k = net.motifs.len();
+        let pairs =
+            || (0..k).flat_map(move |a| (0..k).filter(move |&b| b != a).map(move |b| (a, b)));
+        let mut mids = Vec::with_capacity(k * (k - 1) * starts);
+        for (a, b) in pairs() {
+            for _ in 0..starts {
+                let f = rng.random_range(PREEMPT_FRACTIONS.0..PREEMPT_FRACTIONS.1);
+                let steps = ((f * net.motifs[a].steps as f32).round() as usize).max(1);
+                let x0 = training_start(net, mode, prop, a, rng);
+                mids.push((b, run_motif(net, a, x0.view(), steps).1));
+            }
+        }
+        let nmse = self.mean_nmse(net, &mids);
+        let prep_needed = matches!(mode, Mode::Thalamocortical { .. }).then(|| {
+            let from_ends: Vec<(usize, Array1<f32>)> =
+                pairs().map(|(a, b)| (b, ends[a].clone())).collect();
+            let mut swept = net.clone();
+            let mut needed = PrepNeeded {
+                from_ends_tau: None,
+                from_mid_tau: None,
+            };
+            for t in PREP_SWEEP_TAU {
+                swept.prep.steps = (t / net.alpha()).round() as usize;
+                let within = |starts| self.mean_nmse(&swept, starts) / self.id_mean <= RATIO_TARGET;
+                if needed.from_ends_tau.is_none() && within(&from_ends) {
+                    needed.from_ends_tau = Some(t);
+                }
+                if needed.from_mid_tau.is_none() && within(&mids) {
+                    needed.from_mid_tau = Some(t);
+                }
+                if needed.from_ends_tau.is_some() && needed.from_mid_tau.is_some() {
+                    break;
+                }
+            }
+            needed
+        });
+        Preemption {
+            fractions: PREEMPT_FRACTIONS,
+            segments: mids.len(),
+            nmse,
+            ratio: nmse / self.id_mean.max(1e-12),
+            prep_needed,
+        }
     }
 }
 

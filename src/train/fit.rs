@@ -45,6 +45,7 @@ fn tool() -> String {
 fn nmse_per_motif(net: &Network, mode: Mode, targets: &[Array2<f32>]) -> Vec<f32> {
     let opts = EvalOptions {
         sequences: 0,
+        preemption_starts: 0,
         ..Default::default()
     };
     evaluate(net, mode, targets, &opts)
