@@ -25,12 +25,14 @@ def check(ok):
 
 
 def tick_section(tick):
-    out = ["| N | ndarray matvec p50 / p99 | hand-tuned matvec p50 / p99 | control tick p50 / p99 | tick / floor (p50) |",
-           "|---:|---:|---:|---:|---:|"]
+    out = ["| N | ndarray matvec p50 / p99 | hand-tuned matvec p50 / p99 | control tick p50 / p99 | tick / floor (p50) "
+           "| loop design tick p50 / p99 | loop / input (p50) |",
+           "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in tick:
-        q = lambda k: f"{r[k]['p50']:.2f} / {r[k]['p99']:.2f}"
+        q = lambda k: f"{r[k]['p50']:.2f} / {r[k]['p99']:.2f}" if k in r else "–"
+        loop_ratio = f"{r['loop_over_input_p50']:.2f}" if 'loop_over_input_p50' in r else "–"
         out.append(f"| {r['n']} | {q('ndarray_matvec_us')} | {q('kernel_matvec_us')} | {q('tick_us')} "
-                   f"| {r['tick_over_floor_p50']:.2f} |")
+                   f"| {r['tick_over_floor_p50']:.2f} | {q('loop_tick_us')} | {loop_ratio} |")
     return "\n".join(out)
 
 
@@ -228,7 +230,10 @@ fit L1 and L2. Every floor below is a ratio to these, measured in the same run.
 scaling and URDF limits), batch 1, f32, on a random network of size N with the
 default library's joints. The floor is the bare N×N matrix-vector product of the
 same weights: ndarray's `general_mat_vec_mul` and our hand-tuned AVX2/FMA kernel
-(`src/model/kernels.rs`; no BLAS is shipped). Times in µs over 20 000 calls.
+(`src/model/kernels.rs`; no BLAS is shipped). The loop-design columns time the
+same tick when each motif drives the network by a rank-8 loop `U_m V_m` instead
+of an input `b_m` (docs/results.md, the second network design). Times in µs over
+20 000 calls.
 
 {tick_section(tick)}
 

@@ -4,7 +4,9 @@
 //! N×N recurrence, motif drive), the D = 7 readout, output scaling and URDF
 //! limits, batch 1, f32. The floor is the bare N×N matrix-vector product of
 //! the same weights, by ndarray and by our hand-tuned kernel; the ratio is
-//! tick p50 / best floor p50, all measured in this one run.
+//! tick p50 / best floor p50, all measured in this one run. The same tick
+//! with the loop design (a rank-8 loop `U_m V_m` per motif instead of an
+//! input `b_m`, docs/science.md §2) is timed beside it.
 //!
 //! ```sh
 //! cargo bench --bench tick_scaling                          # N = 128 256 512 1024
@@ -17,7 +19,7 @@ use motif::node::Params;
 use motif::{
     control::{Command, Controller, MotifQueue, Phase},
     library::Library,
-    model::{kernels, Network, Preparation},
+    model::{kernels, Network, Preparation, Variant},
     robot::ArmModel,
     train::{
         config::NetworkConfig,
@@ -34,7 +36,11 @@ struct Row {
     ndarray: Quant,
     kernel: Quant,
     tick: Quant,
+    loop_tick: Quant,
 }
+
+/// The loop design's rank (scripts/repro_configs.sh trains the same).
+const LOOP_RANK: usize = 8;
 
 #[derive(Clone, Copy)]
 struct Quant {
@@ -68,11 +74,11 @@ fn time_each(mut f: impl FnMut()) -> Quant {
 
 /// The default library's joints, limits and motif names on a random network
 /// of `n` units stepping every 1 ms, so every 1 kHz tick is a network step.
-fn synthetic(lib: &Library, n: usize) -> Library {
+fn synthetic(lib: &Library, n: usize, variant: Variant) -> Library {
     let base = &lib.network;
     let cfg = NetworkConfig {
         n,
-        variant: base.variant,
+        variant,
         tau: base.tau,
         dt: 0.001,
         gain: 1.5,
@@ -85,14 +91,17 @@ fn synthetic(lib: &Library, n: usize) -> Library {
     for (i, m) in base.motifs.iter().enumerate() {
         net.motifs.push(init_motif(&net, &m.name, 2000, i as u64));
     }
-    Library {
+    let mut lib = Library {
         network: net,
         ..lib.clone()
-    }
+    };
+    lib.manifest.variant = variant;
+    lib
 }
 
 fn measure(lib: &Library, arm: &ArmModel, n: usize) -> Row {
-    let lib = synthetic(lib, n);
+    let loop_tick = tick(&synthetic(lib, n, Variant::Loop { rank: LOOP_RANK }), arm);
+    let lib = synthetic(lib, n, Variant::Input);
     let j = &lib.network.shared.j;
     let r = Array1::from_shape_fn(n, |i| ((i as f32) * 0.37).sin() * 0.8);
     let mut y = Array1::<f32>::zeros(n);
@@ -110,8 +119,19 @@ fn measure(lib: &Library, arm: &ArmModel, n: usize) -> Row {
         black_box(&ys);
     });
 
+    Row {
+        n,
+        ndarray,
+        kernel,
+        tick: tick(&lib, arm),
+        loop_tick,
+    }
+}
+
+/// The controller's tick while it executes motifs.
+fn tick(lib: &Library, arm: &ArmModel) -> Quant {
     let mut ctl = Controller::new(
-        &lib,
+        lib,
         arm,
         &Params::default()
             .without_robot()
@@ -136,12 +156,7 @@ fn measure(lib: &Library, arm: &ArmModel, n: usize) -> Row {
             ticks.push(d);
         }
     }
-    Row {
-        n,
-        ndarray,
-        kernel,
-        tick: quant(ticks.split_off(SAMPLES / 10)),
-    }
+    quant(ticks.split_off(SAMPLES / 10))
 }
 
 fn main() {
@@ -172,20 +187,28 @@ fn main() {
 
     println!("control tick vs matvec floor, f32, batch 1, D = 7 ({SAMPLES} samples each, µs)");
     println!(
-        "{:>6} {:>17} {:>17} {:>17} {:>11}",
-        "N", "ndarray p50/p99", "kernel p50/p99", "tick p50/p99", "tick/floor"
+        "{:>6} {:>17} {:>17} {:>17} {:>11} {:>17} {:>10}",
+        "N",
+        "ndarray p50/p99",
+        "kernel p50/p99",
+        "tick p50/p99",
+        "tick/floor",
+        "loop tick p50/p99",
+        "loop/input"
     );
     let rows: Vec<Row> = sizes.iter().map(|&n| measure(&lib, &arm, n)).collect();
     let floor = |r: &Row| r.ndarray.p50.min(r.kernel.p50);
     for r in &rows {
         let q = |q: Quant| format!("{:.2}/{:.2}", q.p50, q.p99);
         println!(
-            "{:>6} {:>17} {:>17} {:>17} {:>11.2}",
+            "{:>6} {:>17} {:>17} {:>17} {:>11.2} {:>17} {:>10.2}",
             r.n,
             q(r.ndarray),
             q(r.kernel),
             q(r.tick),
-            r.tick.p50 / floor(r)
+            r.tick.p50 / floor(r),
+            q(r.loop_tick),
+            r.loop_tick.p50 / r.tick.p50
         );
     }
     if let Some(path) = json {
@@ -198,6 +221,8 @@ fn main() {
                     "kernel_matvec_us": {"p50": r.kernel.p50, "p99": r.kernel.p99},
                     "tick_us": {"p50": r.tick.p50, "p99": r.tick.p99},
                     "tick_over_floor_p50": r.tick.p50 / floor(r),
+                    "loop_tick_us": {"p50": r.loop_tick.p50, "p99": r.loop_tick.p99},
+                    "loop_over_input_p50": r.loop_tick.p50 / r.tick.p50,
                 })
             })
             .collect();
@@ -210,6 +235,10 @@ fn main() {
         };
         let series = vec![
             ("control tick (ours)".to_string(), line(&|r| r.tick.p50)),
+            (
+                format!("control tick, loop design (rank {LOOP_RANK})"),
+                line(&|r| r.loop_tick.p50),
+            ),
             (
                 "matvec, hand-tuned kernel".to_string(),
                 line(&|r| r.kernel.p50),
