@@ -120,8 +120,12 @@ if [[ $PHASE == all || $PHASE == eval ]]; then
             mv "$out.tmp" "$out"
         done
     done
+    # What the node publishes from the default library, against the raw network.
+    PUBLISHED_STREAM_JSON=$PWD/$RUNS/published_stream.json \
+        cargo test --release --test published_stream >&2
     "$BIN" report --runs "$RUNS" --json docs/results.json \
-        --sweep-plot docs/plots/prep_sweep.png --size-plot docs/plots/size.png >docs/results_table.md
+        --sweep-plot docs/plots/prep_sweep.png --size-plot docs/plots/size.png \
+        --published "$RUNS/published_stream.json" >docs/results_table.md
     # Splice the generated tables into docs/results.md between its markers, so
     # no number in the document is typed by hand.
     if [[ -f docs/results.md ]]; then

@@ -13,7 +13,9 @@
 //! onset (`train/readout.rs`). Both figures are printed.
 //!
 //! Prints the figures the README quotes:
-//! `cargo test --release --test published_stream -- --nocapture`
+//! `cargo test --release --test published_stream -- --nocapture`; with
+//! `PUBLISHED_STREAM_JSON=FILE` also writes them for `motif_train report
+//! --published` (scripts/reproduce.sh).
 
 // Joint-indexed loops over parallel arrays read best with an index.
 #![allow(clippy::needless_range_loop)]
@@ -184,9 +186,17 @@ fn published_stream_keeps_the_motifs_shape() {
         }
     }
     let mean = |v: &[[f64; 2]], k: usize| v.iter().map(|e| e[k]).sum::<f64>() / v.len() as f64;
+    let mut figures = serde_json::Map::new();
     for (k, what) in [(0, "whole motifs"), (1, "after the first 0.1 s")] {
         let (pub_in, pub_chain) = (mean(&in_dist, k), mean(&chained, k));
         let (raw_in, raw_chain) = (mean(&raw_in, k), mean(&raw_chain, k));
+        figures.insert(
+            what.into(),
+            serde_json::json!({
+                "in_distribution": { "raw": raw_in, "published": pub_in },
+                "chained_pairs": { "raw": raw_chain, "published": pub_chain },
+            }),
+        );
         println!(
             "published_stream ({what}): in-distribution NMSE raw {raw_in:.3e} published {pub_in:.3e} (×{:.2}); \
              chained pairs raw {raw_chain:.3e} published {pub_chain:.3e} (×{:.2})",
@@ -217,4 +227,13 @@ fn published_stream_keeps_the_motifs_shape() {
         peak[0], peak[1], peak[2]
     );
     assert!(peak.iter().all(|&f| f <= 1.0 + 1e-6), "{peak:?}");
+    // For `motif_train report --published` (scripts/reproduce.sh).
+    if let Some(path) = std::env::var_os("PUBLISHED_STREAM_JSON") {
+        figures.insert(
+            "peak_share_of_limits".into(),
+            serde_json::json!({ "velocity": peak[0], "acceleration": peak[1], "jerk": peak[2] }),
+        );
+        let text = serde_json::to_string_pretty(&figures).unwrap();
+        std::fs::write(&path, text + "\n").unwrap();
+    }
 }

@@ -406,6 +406,15 @@ fn report_tables_and_prep_sweep() {
     let json = dir.path().join("results.json");
     let png = dir.path().join("sweep.png");
     let size_png = dir.path().join("size.png");
+    // The shape tests/published_stream.rs writes (figures made up here).
+    let published = dir.path().join("published.json");
+    let span = r#"{ "in_distribution": { "raw": 4.0e-6, "published": 5.0e-6 },
+                    "chained_pairs": { "raw": 2.0e-6, "published": 2.0e-6 } }"#;
+    std::fs::write(
+        &published,
+        format!(r#"{{ "whole motifs": {span}, "after the first 0.1 s": {span} }}"#),
+    )
+    .unwrap();
     let report = |runs: &Path| {
         motif_train(&[
             "report",
@@ -417,6 +426,8 @@ fn report_tables_and_prep_sweep() {
             png.to_str().unwrap(),
             "--size-plot",
             size_png.to_str().unwrap(),
+            "--published",
+            published.to_str().unwrap(),
         ])
     };
     let o = report(&runs);
@@ -436,6 +447,10 @@ fn report_tables_and_prep_sweep() {
     );
     assert!(
         table.contains("| ratio from motif ends | mid-motif NMSE |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| in distribution | whole motifs | 4.00e-6 | 5.00e-6 | 1.25 |"),
         "{table}"
     );
     assert!(

@@ -105,6 +105,10 @@ enum Command {
         /// Where to draw the chaining ratio against N.
         #[arg(long)]
         size_plot: Option<PathBuf>,
+        /// The published-stream figures (`PUBLISHED_STREAM_JSON` of
+        /// tests/published_stream.rs) to add as a table.
+        #[arg(long)]
+        published: Option<PathBuf>,
     },
     /// Show a library's motifs, durations, sizes and errors.
     Inspect {
@@ -545,6 +549,7 @@ fn main() -> std::process::ExitCode {
             json,
             sweep_plot,
             size_plot,
+            published,
         } => report::report(
             runs,
             json,
@@ -552,6 +557,7 @@ fn main() -> std::process::ExitCode {
                 sweep: sweep_plot.as_deref(),
                 size: size_plot.as_deref(),
             },
+            published.as_deref(),
         )
         .map(|tables| print!("{tables}"))
         .map_err(anyhow::Error::from),

@@ -243,10 +243,48 @@ pub struct ReportPlots<'a> {
     pub size: Option<&'a Path>,
 }
 
+/// The default library's NMSE on what the node publishes against the raw
+/// network's, as `tests/published_stream.rs` writes it.
+fn published_table(out: &mut String, path: &Path) -> Result<(), ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|source| ReportError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    out.push('\n');
+    emit!(out, "| default library (models/default) | scored over | raw network NMSE | published NMSE | published / raw |");
+    emit!(out, "|---|---|---|---|---|");
+    for span in ["whole motifs", "after the first 0.1 s"] {
+        for (key, label) in [
+            ("in_distribution", "in distribution"),
+            ("chained_pairs", "chained pairs"),
+        ] {
+            let f = |k: &str| v.get(span)?.get(key)?.get(k)?.as_f64();
+            emit!(
+                out,
+                "| {label} | {span} | {} | {} | {} |",
+                sci(f("raw")),
+                sci(f("published")),
+                fixed(f("published").zip(f("raw")).map(|(p, r)| p / r), 2),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads the runs' `*.eval.json` files (and `prep_sweep/`), writes their
 /// union with names to `json_out`, draws the plots, and returns the markdown
-/// tables `docs/results.md` quotes.
-pub fn report(runs: &Path, json_out: &Path, plots: ReportPlots) -> Result<String, ReportError> {
+/// tables `docs/results.md` quotes (with the published-stream table when
+/// `published` names the figures of `tests/published_stream.rs`).
+pub fn report(
+    runs: &Path,
+    json_out: &Path,
+    plots: ReportPlots,
+    published: Option<&Path>,
+) -> Result<String, ReportError> {
     let mut out = String::new();
     let rows = read_rows(runs)?;
     if rows.is_empty() {
@@ -275,6 +313,9 @@ pub fn report(runs: &Path, json_out: &Path, plots: ReportPlots) -> Result<String
     seed_table(&mut out, &rows);
     preemption_table(&mut out, &rows);
     continual_table(&mut out, &rows);
+    if let Some(path) = published {
+        published_table(&mut out, path)?;
+    }
     let train_s: f64 = rows.iter().filter_map(|r| r.num("train_seconds")).sum();
     out.push('\n');
     emit!(
