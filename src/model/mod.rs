@@ -1,5 +1,6 @@
 //! Pure network math: no I/O, no ROS.
 
+pub mod adam;
 pub mod analytic;
 pub mod error;
 pub mod kernels;
@@ -8,6 +9,7 @@ pub mod metrics;
 pub mod network;
 pub mod prep;
 
+pub use adam::Adam;
 pub use error::{ModelError, Result};
 pub use metrics::{geometric, nmse};
 pub use network::{

@@ -23,6 +23,7 @@ use ndarray::{Array1, Array2};
 use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
+use super::adam::Adam;
 use super::error::{invalid, shape_err, ModelError, Result};
 use super::linalg::{c64, from_faer, lyapunov_from_eig, lyapunov_sign, to_faer, EigFaer};
 
@@ -401,12 +402,21 @@ pub fn optimise_prep(
         }
     };
 
-    // Adam.
-    let (b1, b2, eps) = (0.9, 0.999, 1e-8);
-    let mut mu = Mat::<f64>::zeros(n, rank);
-    let mut vu = Mat::<f64>::zeros(n, rank);
-    let mut mv = Mat::<f64>::zeros(rank, n);
-    let mut vv = Mat::<f64>::zeros(rank, n);
+    // Adam, on copies of the factors laid out flat (column-major), as the
+    // shared optimiser takes slices; N·rank entries, far below the cost of an
+    // evaluation's eigendecomposition.
+    let mut adam = Adam::<f64>::new(&[n * rank, rank * n]);
+    let flat = |m: &Mat<f64>| -> Vec<f64> {
+        (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
+            .collect()
+    };
+    let unflat = |m: &mut Mat<f64>, data: &[f64]| {
+        let rows = m.nrows();
+        for (k, &x) in data.iter().enumerate() {
+            m[(k % rows, k / rows)] = x;
+        }
+    };
     let steps = opts.adam_steps;
     for t in 0..steps {
         let e = prob.eval(&u, &v)?;
@@ -418,21 +428,11 @@ pub fn optimise_prep(
             t,
             steps,
         ));
-        let k = (t + 1) as i32;
-        let c1 = 1.0 - f64::powi(b1, k);
-        let c2 = 1.0 - f64::powi(b2, k);
-        let step = |p: &mut Mat<f64>, m: &mut Mat<f64>, s: &mut Mat<f64>, g: &Mat<f64>| {
-            for j in 0..p.ncols() {
-                for i in 0..p.nrows() {
-                    let gi = g[(i, j)];
-                    m[(i, j)] = b1 * m[(i, j)] + (1.0 - b1) * gi;
-                    s[(i, j)] = b2 * s[(i, j)] + (1.0 - b2) * gi * gi;
-                    p[(i, j)] -= lr * (m[(i, j)] / c1) / ((s[(i, j)] / c2).sqrt() + eps);
-                }
-            }
-        };
-        step(&mut u, &mut mu, &mut vu, &e.gu);
-        step(&mut v, &mut mv, &mut vv, &e.gv);
+        let (mut pu, mut pv) = (flat(&u), flat(&v));
+        let (mut gu, mut gv) = (flat(&e.gu), flat(&e.gv));
+        adam.step(&mut [&mut pu, &mut pv], &[&mut gu, &mut gv], lr);
+        unflat(&mut u, &pu);
+        unflat(&mut v, &pv);
     }
 
     // L-BFGS from the best Adam iterate (or the current one if none was stable).

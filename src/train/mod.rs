@@ -1,7 +1,6 @@
 //! Offline training: demonstrations and generators, BPTT, the optimiser,
 //! training modes, evaluation.
 
-pub mod adam;
 pub mod bptt;
 pub mod config;
 pub mod curve;

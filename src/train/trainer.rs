@@ -11,10 +11,9 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::adam::Adam;
 use super::bptt::{self, Workspace};
 use super::config::NetworkConfig;
-use crate::model::geometric;
+use crate::model::{geometric, Adam};
 use crate::model::{Drive, Motif, Network, OutputScaling, Preparation, Shared, Variant};
 
 // The library format owns these; re-exported for the trainer's callers.
