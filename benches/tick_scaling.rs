@@ -20,10 +20,10 @@ use motif::{
     control::{Command, Controller, MotifQueue, Phase},
     library::Library,
     model::{kernels, Network, Preparation, Variant},
+    plots,
     robot::ArmModel,
     train::{
         config::NetworkConfig,
-        plots,
         trainer::{init_motif, init_network},
     },
 };

@@ -5,6 +5,7 @@ pub mod library;
 pub mod logging;
 pub mod model;
 pub mod node;
+pub mod plots;
 pub mod robot;
 pub mod ros;
 pub mod shutdown;

@@ -14,9 +14,9 @@ use clap::Parser;
 use crossbeam_channel::RecvTimeoutError;
 use motif::control::{LimitMeter, LoopInput, Phase};
 use motif::node::{start_loop, JointStateMap, LoopEnds, NodeError, Params, Setup};
+use motif::plots::{self, Track};
 use motif::robot::{SimArm, SimConfig};
 use motif::ros::msgs::JointState;
-use motif::train::plots::{self, Track};
 
 #[derive(Parser)]
 #[command(

@@ -8,12 +8,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use motif::library::limits::{self, MAX_PREP_TAU};
 use motif::library::{Library, Mode};
 use motif::model::Variant;
+use motif::plots;
 use motif::train::config::TrainConfig;
 use motif::train::curve::{Curve, CurvePoint};
 use motif::train::demo::Demo;
 use motif::train::eval::{self, EvalOptions, EvalReport, RATIO_TARGET};
 use motif::train::fit;
-use motif::train::plots;
 use motif::train::report;
 use serde::Serialize;
 

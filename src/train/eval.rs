@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::trainer::Propagator;
 use crate::library::Mode;
 use crate::model::{run_motif, run_prep, Network};
+use crate::plots::evaluation::{ChainTrace, PrepTransient, Segment, SegmentKind};
 
 /// [`crate::model::nmse`] as the evaluation reports it (f32).
 pub fn nmse(y: ArrayView2<f32>, target: ArrayView2<f32>) -> f32 {
@@ -413,34 +414,6 @@ fn end_state_stats(
     }
 }
 
-/// What a segment of a chained trace is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SegmentKind {
-    Preparation,
-    Motif,
-}
-
-#[derive(Debug, Clone)]
-pub struct Segment {
-    pub kind: SegmentKind,
-    pub motif: usize,
-    /// Sample range `[start, end)` in the trace.
-    pub start: usize,
-    pub end: usize,
-}
-
-/// One chained run, sample by sample, for plotting.
-#[derive(Debug, Clone)]
-pub struct ChainTrace {
-    /// Network outputs (samples × D, network units).
-    pub produced: Array2<f32>,
-    /// Targets over motif segments, NaN during preparations.
-    pub target: Array2<f32>,
-    pub segments: Vec<Segment>,
-    /// NMSE of each motif segment, in sequence order.
-    pub nmse: Vec<f32>,
-}
-
 /// Runs `sequence` from an in-distribution start of its first motif, each
 /// later motif chained (through the preparation in the thalamocortical mode).
 pub fn chained_trace(
@@ -495,15 +468,6 @@ pub fn chained_trace(
         segments,
         nmse: nmses,
     }
-}
-
-/// The preparation toward motif `to` from one start: outputs and the residual
-/// `‖x − x*_to‖` after every step (index 0 is the start).
-#[derive(Debug, Clone)]
-pub struct PrepTransient {
-    pub from: String,
-    pub outputs: Array2<f32>,
-    pub residual: Vec<f32>,
 }
 
 /// Preparations toward `to` from the end state of every other motif (each run

@@ -9,7 +9,6 @@ pub mod demo;
 pub mod eval;
 pub mod fit;
 pub mod generators;
-pub mod plots;
 pub mod prep;
 pub mod readout;
 pub mod report;

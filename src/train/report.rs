@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::plots::{self, PlotError};
+use crate::plots::{self, PlotError};
 
 /// One line of the tables.
 macro_rules! emit {
