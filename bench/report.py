@@ -125,6 +125,17 @@ def ceilings_section(peak, tick, rows):
         ours = median(rows, OURS, 256, threads)
         if ours:
             out.append(f"Ours with {threads} thread(s): {ours:.1f} ms, {ours / floor:.2f}× that floor.")
+    capped = [r for r in rows if r.get("suite") == "isa"]
+    if capped:
+        out += ["", "The kernels' instruction sets on the training step at N = 256 (`--isa=avx2` caps them; "
+                "both paths give bit-identical weights):", "",
+                "| threads | widest path | ms | AVX2 path ms | widest / AVX2 speed-up |", "|---:|---|---:|---:|---:|"]
+        for r in sorted(capped, key=lambda r: r["threads"]):
+            wide = next((w for w in rows if w.get("suite") == "compare" and w["impl"] == OURS
+                         and w["n"] == 256 and w["threads"] == r["threads"]), None)
+            if wide:
+                out.append(f"| {r['threads']} | {wide.get('isa', '?')} | {wide['median_ms']:.2f} "
+                           f"| {r['median_ms']:.2f} | {r['median_ms'] / wide['median_ms']:.2f}× |")
     return "\n".join(out)
 
 

@@ -51,11 +51,12 @@ for line in sys.stdin:
 
 # One JSON line for our trainer at N B T; extra leading words (e.g. `taskset
 # -c 0`) wrap the run. The trainer uses every CPU it may run on, so pinning to
-# one core gives the single-thread figure.
+# one core gives the single-thread figure. OURS_ISA caps the kernels'
+# instruction set (plain, avx2, avx512).
 ours() {
     local n="$1" b="$2" t="$3"
     shift 3
-    (cd "$repo" && "$@" cargo bench --quiet --bench train_step -- --json "$n" "$b" "$t" 2>>"$results/cargo.log") |
+    (cd "$repo" && "$@" cargo bench --quiet --bench train_step -- --json "$n" "$b" "$t" ${OURS_ISA:+--isa=$OURS_ISA} 2>>"$results/cargo.log") |
         grep -m1 '^{'
 }
 
@@ -83,6 +84,12 @@ for n in $NS; do
         "$py" "$here/train_jax.py" "${common[@]}" | tag compare
     fi
 done
+
+# The kernels' narrower path in the same run, so the AVX-512 gain is a ratio
+# of two figures taken minutes apart (on a CPU without AVX-512 both are AVX2).
+echo "== ours with the kernels capped at AVX2, N=256" >&2
+OURS_ISA=avx2 ours 256 "$BATCH" "$SEQ" taskset -c 0 | tag isa
+OURS_ISA=avx2 ours 256 "$BATCH" "$SEQ" | tag isa
 
 if [ "$SWEEP" = 1 ]; then
     echo "== scaling sweep of ours: T at N=256, then N at T=200" >&2

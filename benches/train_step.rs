@@ -5,10 +5,12 @@
 //! cargo bench --bench train_step                     # N=256, batch 16, 200 steps
 //! cargo bench --bench train_step -- 512 16 200       # N BATCH SEQ
 //! cargo bench --bench train_step -- --json 256 16 200
+//! cargo bench --bench train_step -- --isa=avx2       # cap the kernels' instruction set
 //! ```
 
 use std::time::Instant;
 
+use motif::model::kernels::{self, Isa};
 use motif::model::{OutputScaling, Preparation, Variant};
 use motif::train::config::NetworkConfig;
 use motif::train::trainer::{init_motif, init_network, train, Mode, TrainOptions};
@@ -35,6 +37,19 @@ fn main() {
     let json = all.iter().any(|a| a == "--json");
     // cargo passes `--bench`; other flags are ours.
     let args: Vec<&String> = all.iter().filter(|a| !a.starts_with("--")).collect();
+    // The kernels' widest path by default; a cap times a narrower one in the same run.
+    for a in all.iter().filter_map(|a| a.strip_prefix("--isa=")) {
+        kernels::limit_isa(match a {
+            "plain" => Isa::Plain,
+            "avx2" => Isa::Avx2,
+            "avx512" => Isa::Avx512,
+            _ => {
+                eprintln!("error: --isa must be plain, avx2 or avx512, got '{a}'");
+                std::process::exit(2);
+            }
+        });
+    }
+    let isa = format!("{:?}", kernels::isa()).to_lowercase();
     let n = arg(&args, 0, 256, "N");
     let batch = arg(&args, 1, 16, "batch");
     let seq = arg(&args, 2, 200, "sequence length");
@@ -88,12 +103,12 @@ fn main() {
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     if json {
         println!(
-            "{{\"impl\": \"motif (rust)\", \"threads\": {threads}, \"n\": {n}, \"batch\": {batch}, \"seq\": {seq}, \"median_ms\": {median:.3}, \"p10_ms\": {p10:.3}, \"p90_ms\": {p90:.3}, \"runs\": {}}}",
+            "{{\"impl\": \"motif (rust)\", \"isa\": \"{isa}\", \"threads\": {threads}, \"n\": {n}, \"batch\": {batch}, \"seq\": {seq}, \"median_ms\": {median:.3}, \"p10_ms\": {p10:.3}, \"p90_ms\": {p90:.3}, \"runs\": {}}}",
             times.len()
         );
     } else {
         println!(
-            "train step N={n} batch={batch} steps={seq}: median {median:.2} ms, p10 {p10:.2} ms, p90 {p90:.2} ms ({} runs, {threads} threads)",
+            "train step N={n} batch={batch} steps={seq}: median {median:.2} ms, p10 {p10:.2} ms, p90 {p90:.2} ms ({} runs, {threads} threads, {isa})",
             times.len()
         );
     }
