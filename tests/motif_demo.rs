@@ -1,6 +1,7 @@
 //! The `motif_demo` binary end to end: a short sequence with a preemption
 //! plays, the summary lists the motifs played (including the preempting
-//! ones), the plot is a PNG; an unknown motif name fails cleanly.
+//! ones), the joint and end-effector plots are PNGs and the tip tracks its
+//! commanded path; an unknown motif name fails cleanly.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -79,9 +80,24 @@ fn demo_plays_a_preempted_sequence_and_plots_it() {
         assert!(stdout.contains(name), "no tracking row for {name}");
     }
 
-    let bytes = std::fs::read(&plot).expect("plot file written");
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "plot is not a PNG");
-    assert!(bytes.len() > 1000, "plot suspiciously small");
+    for png in [plot.clone(), dir.path().join("demo_task_space.png")] {
+        let bytes = std::fs::read(&png).expect("plot file written");
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{png:?} is not a PNG"
+        );
+        assert!(bytes.len() > 1000, "{png:?} suspiciously small");
+    }
+    // The tip, from the URDF's forward kinematics, follows the commanded path
+    // to within a few centimetres (the simulated arm's lag at the motifs' speed).
+    let mm: f64 = stdout
+        .lines()
+        .find_map(|l| l.split_once("end-effector tracking error: max "))
+        .and_then(|(_, v)| v.strip_suffix(" mm"))
+        .expect("no end-effector tracking line")
+        .parse()
+        .unwrap();
+    assert!(mm.is_finite() && mm > 0.0 && mm < 50.0, "tip error {mm} mm");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crossbeam_channel::RecvTimeoutError;
 use motif::control::{LimitMeter, LoopInput, Phase};
 use motif::node::{start_loop, JointStateMap, LoopEnds, NodeError, Params, Setup};
 use motif::plots::{self, Track};
-use motif::robot::{SimArm, SimConfig};
+use motif::robot::{Kinematics, SimArm, SimConfig};
 use motif::ros::msgs::JointState;
 
 #[derive(Parser)]
@@ -39,6 +39,10 @@ struct Cli {
     /// Where to write the plot of commanded versus measured joint angles.
     #[arg(long, default_value = "motif_demo.png")]
     plot: PathBuf,
+    /// Where to write the end-effector path, commanded versus measured (top,
+    /// front and side views); default `<plot>` with `_task_space` added.
+    #[arg(long)]
+    task_plot: Option<PathBuf>,
     /// Upper bound on the demo's length in seconds.
     #[arg(long, default_value_t = 60.0)]
     max_seconds: f64,
@@ -88,6 +92,9 @@ fn run(cli: Cli) -> Result<()> {
         ..
     } = Setup::new(params)?;
     let limits = *controller.limits();
+    // The rows below are in the controller's joint order; FK takes the URDF's.
+    arm.check_joint_names(&joints)?;
+    let kinematics = Kinematics::new(&arm).context("forward kinematics of the URDF")?;
     let first = parser.parse(&cli.sequence).context("--sequence")?;
     let second = parser.parse(&cli.preempt_with).context("--preempt-with")?;
     let mut sim = SimArm::new(
@@ -246,5 +253,49 @@ fn run(cli: Cli) -> Result<()> {
     };
     plots::joint_tracking(&cli.plot, "motif_demo: commanded vs measured", &track)?;
     println!("  plot: {}", cli.plot.display());
+
+    let tips = |rows: &[Vec<f64>]| -> Result<Vec<[f64; 3]>> {
+        rows.iter()
+            .map(|q| Ok(kinematics.fk_position(q)?))
+            .collect()
+    };
+    let (commanded, measured) = (tips(&track.commanded)?, tips(&track.measured)?);
+    let worst = commanded
+        .iter()
+        .zip(&measured)
+        .map(|(c, m)| {
+            c.iter()
+                .zip(m)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .fold(0.0, f64::max);
+    println!("  end-effector tracking error: max {:.2} mm", worst * 1e3);
+    let task_plot = cli.task_plot.clone().unwrap_or_else(|| {
+        let stem = cli.plot.file_stem().unwrap_or_default().to_string_lossy();
+        cli.plot.with_file_name(format!("{stem}_task_space.png"))
+    });
+    plots::tip_paths(
+        &task_plot,
+        "motif_demo: end-effector path, commanded vs measured",
+        &format!(
+            "black: commanded   colour: measured (simulated arm)   dot: start   max distance {:.2} mm",
+            worst * 1e3
+        ),
+        &[
+            plots::TipPath {
+                label: "measured".into(),
+                points: measured,
+                style: plots::PathStyle::Main(0),
+            },
+            plots::TipPath {
+                label: "commanded".into(),
+                points: commanded,
+                style: plots::PathStyle::Black,
+            },
+        ],
+    )?;
+    println!("  task-space plot: {}", task_plot.display());
     Ok(())
 }

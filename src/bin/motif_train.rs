@@ -9,6 +9,7 @@ use motif::library::limits::{self, MAX_PREP_TAU};
 use motif::library::{Library, Mode};
 use motif::model::Variant;
 use motif::plots;
+use motif::robot::{ArmModel, Kinematics};
 use motif::train::config::TrainConfig;
 use motif::train::curve::{Curve, CurvePoint};
 use motif::train::demo::Demo;
@@ -109,6 +110,21 @@ enum Command {
         /// tests/published_stream.rs) to add as a table.
         #[arg(long)]
         published: Option<PathBuf>,
+    },
+    /// Draw each motif's end-effector path (top and side views, from the
+    /// URDF's forward kinematics): what the network produces, over its
+    /// demonstration. The library's outputs must be the URDF's joints.
+    Plot {
+        #[arg(long)]
+        library: PathBuf,
+        #[arg(long, default_value = "urdf/arm.urdf")]
+        urdf: PathBuf,
+        /// The PNG to write.
+        #[arg(long, default_value = "task_space.png")]
+        out: PathBuf,
+        /// Seed of each motif's in-distribution start.
+        #[arg(long, default_value_t = 12345)]
+        seed: u64,
     },
     /// Show a library's motifs, durations, sizes and errors.
     Inspect {
@@ -432,6 +448,55 @@ fn eval_library(
     Ok(())
 }
 
+fn plot_task_space(library: &Path, urdf: &Path, out: &Path, seed: u64) -> Result<()> {
+    let lib = Library::load(library)?;
+    let arm = ArmModel::from_urdf_file(urdf)?;
+    arm.check_joint_names(&lib.manifest.outputs)
+        .context("the library's outputs are not this URDF's joints")?;
+    let kin = Kinematics::new(&arm)?;
+    let net = &lib.network;
+    let tip = |rows: &ndarray::Array2<f32>| -> Result<Vec<[f64; 3]>> {
+        let mut q = vec![0.0f32; rows.ncols()];
+        rows.rows()
+            .into_iter()
+            .map(|row| {
+                q.iter_mut().zip(row).for_each(|(q, v)| *q = *v);
+                lib.manifest.output_scaling.to_physical(&mut q);
+                let q: Vec<f64> = q.iter().map(|v| f64::from(*v)).collect();
+                Ok(kin.fk_position(&q)?)
+            })
+            .collect()
+    };
+    let mut paths = Vec::new();
+    for (m, motif) in net.motifs.iter().enumerate() {
+        let trace = eval::chained_trace(net, lib.manifest.mode, &lib.targets, &[m], seed);
+        paths.push(plots::TipPath {
+            label: String::new(),
+            points: tip(&trace.target)?,
+            style: plots::PathStyle::Reference(m),
+        });
+        paths.push(plots::TipPath {
+            label: format!("{} (NMSE {:.1e})", motif.name, trace.nmse[0]),
+            points: tip(&trace.produced)?,
+            style: plots::PathStyle::Main(m),
+        });
+    }
+    let title = format!(
+        "{}: end-effector paths of {} motifs ({} tip)",
+        library.display(),
+        net.motifs.len(),
+        arm.tip_link()
+    );
+    plots::tip_paths(
+        out,
+        &title,
+        "thick: the network from an in-distribution start   thin: its demonstration   dot: start",
+        &paths,
+    )?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
 fn write_plots(lib: &Library, dir: &Path, seed: u64) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let net = &lib.network;
@@ -524,6 +589,13 @@ fn main() -> std::process::ExitCode {
         }
         .with_context(|| format!("adding '{name}' to {}", library.display())),
         Command::Inspect { library, json } => inspect(library, *json),
+        Command::Plot {
+            library,
+            urdf,
+            out,
+            seed,
+        } => plot_task_space(library, urdf, out, *seed)
+            .with_context(|| format!("plotting {}", library.display())),
         Command::Eval {
             library,
             json,

@@ -1,6 +1,6 @@
 //! The pictures, as PNG: curves on a log axis (benchmarks, the reproduction
-//! report), evaluations of a library (`evaluation`) and closed-loop runs of
-//! the arm (`tracking`). Plots take plain data, so the trainer, the demo and
+//! report), evaluations of a library (`evaluation`), closed-loop runs of
+//! the arm (`tracking`) and end-effector paths (`task_space`). Plots take plain data, so the trainer, the demo and
 //! the benches all draw through here (docs/architecture.md).
 //!
 //! The font is compiled in and registered with plotters' `ab_glyph` backend,
@@ -14,9 +14,11 @@ use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
 pub mod evaluation;
+pub mod task_space;
 pub mod tracking;
 
 pub use evaluation::{chained_sequence, prep_transient};
+pub use task_space::{tip_paths, PathStyle, TipPath};
 pub use tracking::{joint_tracking, Track};
 
 /// DejaVu Sans (license in `assets/fonts/DejaVuSans-LICENSE.txt`).
