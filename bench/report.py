@@ -240,8 +240,9 @@ fit L1 and L2. Every floor below is a ratio to these, measured in the same run.
 (one network step: tanh, N×N recurrence, motif drive; the D = 7 readout, output
 scaling and URDF limits), batch 1, f32, on a random network of size N with the
 default library's joints. The floor is the bare N×N matrix-vector product of the
-same weights: ndarray's `general_mat_vec_mul` and our hand-tuned AVX2/FMA kernel
-(`src/model/kernels.rs`; no BLAS is shipped). The loop-design columns time the
+same weights: ndarray's `general_mat_vec_mul` and our hand-tuned kernel, on
+AVX-512 or AVX2 + FMA, whichever the CPU has (`src/model/kernels.rs`; no BLAS
+is shipped). The loop-design columns time the
 same tick when each motif drives the network by a rank-8 loop `U_m V_m` instead
 of an input `b_m` (docs/results.md, the second network design). Times in µs over
 20 000 calls.
@@ -252,8 +253,9 @@ of an input `b_m` (docs/results.md, the second network design). Times in µs ove
 
 What made the tick approach the floor: a rational tanh (the 13/6 fit XLA and
 Eigen use; < 1e-6 relative error, vectorised) instead of libm's `tanhf`; the
-matvec as explicit AVX2/FMA intrinsics behind run-time CPU detection (four rows
-share each load of x); denormals flushed after every step; no `f32::mul_add`
+matvec as explicit intrinsics behind run-time CPU detection (AVX2: four rows
+share each load of x; AVX-512: eight, one 16-lane sum per row, the same bits
+as AVX2); denormals flushed after every step; no `f32::mul_add`
 outside FMA-enabled code (without the `fma` target feature it is a software
 routine).
 
@@ -279,8 +281,10 @@ JAX with 1 thread; PyTorch sets its own thread count.
 
 Where the time goes in ours: the recurrence's per-step products (B×N · N×N,
 against weights packed once per step into 16-column panels, so nothing is
-repacked per time step) and the weight gradient as one large GEMM over all
-time steps; with two cores the batch is split into chunks of 8 trials, which
+repacked per time step; our kernel, AVX-512 where the CPU has it) and the
+weight gradient as one large GEMM over all time steps (ndarray's
+`matrixmultiply`, which stops at AVX2 + FMA: a third of the flops that do not
+gain from AVX-512 yet); with two cores the batch is split into chunks of 8 trials, which
 keeps results independent of the core count.
 
 ## 4. Wire
