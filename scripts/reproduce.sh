@@ -55,31 +55,42 @@ SWEEP_TAU="2 3 4 5 6 7 8 10 12"
 if [[ $PHASE == all || $PHASE == train ]]; then
     todo=()
     for name in $(names); do done_run "$name" || todo+=("$name"); done
-    # The estimate: each library's family and N at the training time the last
-    # report measured (docs/results.json), N = 512 at 4× N = 256 (the step is
-    # O(N²)); loop and input designs alike.
-    python3 - "${todo[@]}" <<'EOF' >&2
-import json, statistics, sys
-try:
-    runs = json.load(open("docs/results.json"))["runs"]
-except (OSError, ValueError, KeyError):
-    runs = []
+    # The estimate: each run's family and N at the training + evaluation time
+    # of the runs already finished here (docs/repro/: this grid, this
+    # machine), else of the last report (docs/results.json); a size not seen
+    # yet scales from half (4×) or a quarter (16×) of it, the step being O(N²).
+    python3 - "$RESULTS" "${todo[@]}" <<'EOF' >&2
+import glob, json, statistics, sys
 seen = {}
-for r in runs:
+for p in glob.glob(sys.argv[1] + "/*.eval.json"):
+    try:
+        r = json.load(open(p))
+    except (OSError, ValueError):
+        continue
     if r.get("train_seconds"):
-        seen.setdefault((r.get("family"), r.get("n")), []).append(r["train_seconds"])
+        family = r["library"].rstrip("/").split("/")[-1].split("_")[0]
+        seen.setdefault((family, r.get("n")), []).append(r["train_seconds"] + r.get("eval_seconds", 0))
+source = "the runs finished in " + sys.argv[1]
+if not seen:
+    try:
+        old = json.load(open("docs/results.json"))["runs"]
+    except (OSError, ValueError, KeyError):
+        old = []
+    for r in old:
+        if r.get("train_seconds"):
+            seen.setdefault((r.get("family"), r.get("n")), []).append(r["train_seconds"])
+    source = "the training times in docs/results.json"
 def cost(name):
     family, n = name.split("_")[0], int(name.split("_")[1][1:])
     for m, scale in ((n, 1), (n // 2, 4), (n // 4, 16)):
         if (family, m) in seen:
             return statistics.median(seen[(family, m)]) * scale
     return None
-todo = sys.argv[1:]
+todo = sys.argv[2:]
 known = [c for c in map(cost, todo) if c is not None]
 if todo:
     est = sum(known) / max(len(known), 1) * len(todo)
-    print(f"{len(todo)} runs to train and evaluate, about {est / 3600:.1f} h on this machine "
-          f"(from the training times in docs/results.json)")
+    print(f"{len(todo)} runs to train and evaluate, about {est / 3600:.1f} h on this machine (from {source})")
 EOF
     # One build for the whole run, so rebuilding motif_train meanwhile cannot
     # change what trains the remaining libraries.
