@@ -127,6 +127,74 @@ fn run_scenario(root: &Path, python: &Path) {
         Some(reported.contains("memory locked"))
     );
     check_recording(root, &rec);
+    check_diagnostics(&rec);
+}
+
+/// `/diagnostics` as the peer decoded it: about once a second, the loop and
+/// motion statuses with their values, and the rejected commands as a WARN.
+fn check_diagnostics(rec: &Value) {
+    let arrays = rec["diagnostics"].as_array().expect("no diagnostics");
+    assert!(arrays.len() >= 5, "{} diagnostics reports", arrays.len());
+    let recv: Vec<i64> = arrays.iter().map(|a| a[0].as_i64().unwrap()).collect();
+    let mut gaps: Vec<f64> = recv
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 * 1e-9)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    let median = gaps[gaps.len() / 2];
+    assert!(
+        (0.8..1.25).contains(&median),
+        "median gap {median} s: {gaps:?}"
+    );
+    let stamps: Vec<i64> = arrays.iter().map(|a| a[1].as_i64().unwrap()).collect();
+    assert!(
+        stamps.windows(2).all(|w| w[1] >= w[0]),
+        "stamps go back: {stamps:?}"
+    );
+    let status = |a: &Value, name: &str| -> Value {
+        a[2].as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no `{name}` in {a}"))
+            .clone()
+    };
+    for a in arrays {
+        let lp = status(a, "motif_controller: control loop");
+        let mo = status(a, "motif_controller: motion");
+        for s in [&lp, &mo] {
+            assert!(s["level"].as_u64().unwrap() <= 2, "{s}");
+            assert_eq!(s["hardware_id"], "panda", "{s}");
+        }
+        assert_eq!(lp["values"]["rate_hz"], RATE_HZ.to_string(), "{lp}");
+        assert!(lp["values"]["lateness_p99_us"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .is_ok());
+        assert!(lp["values"]["scheduling"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("SCHED_")));
+        assert!(mo["values"]["library"].as_str().unwrap().ends_with("models/default"), "{mo}");
+    }
+    let motion: Vec<Value> = arrays
+        .iter()
+        .map(|a| status(a, "motif_controller: motion"))
+        .collect();
+    assert!(
+        motion.iter().any(|m| m["level"] == 0
+            && m["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("executing circle")),
+        "no OK report while circle ran: {motion:?}"
+    );
+    assert!(
+        motion
+            .iter()
+            .any(|m| m["level"] == 1 && m["message"].as_str().unwrap().contains("rejected")),
+        "the rejected commands never showed as a WARN: {motion:?}"
+    );
 }
 
 fn unsafe_sigint(pid: u32) {

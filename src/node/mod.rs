@@ -11,8 +11,10 @@
 //! - [`outputs`]: commanded samples into the ROS messages the robot side
 //!   consumes, stamped by the node's clock (wall time, or `/clock`).
 //! - [`status`]: the `~/status` and `~/motifs` JSON, with the node's record
-//!   of the commands it received.
+//!   of the commands it received; [`diagnostics`]: the same state as
+//!   `/diagnostics` levels and values.
 
+pub mod diagnostics;
 pub mod error;
 pub mod measured;
 pub mod outputs;

@@ -11,6 +11,7 @@ use std::{
 use crossbeam_channel::{never, select};
 
 use super::{
+    diagnostics::{diagnostics, DiagnosticsContext, Seen},
     error::NodeError,
     measured::JointStateMap,
     outputs::{Outputs, StampClock},
@@ -21,10 +22,16 @@ use crate::{
     control::{LoopInput, RejectReason, StatusSnapshot},
     logging::throttled,
     ros::{
-        msgs::{Clock, Float64MultiArray, JointState, JointTrajectory, StringMsg},
+        msgs::{Clock, DiagnosticArray, Float64MultiArray, JointState, JointTrajectory, StringMsg},
         parameters_of, NodeSpec, QosSpec, RosError, TransportBuilder,
     },
 };
+
+const NODE_NAME: &str = "motif_controller";
+
+/// How often `/diagnostics` is published (the ROS convention, as
+/// diagnostic_updater's default).
+const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
 
 /// Runs the node until `shutdown` is set, then holds the last posture,
 /// publishes the final samples and status, and returns the timing line
@@ -34,6 +41,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
     let Setup {
         params,
         library,
+        arm,
         controller,
         parser,
         motif_names,
@@ -52,8 +60,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
 
     // Declared as ROS parameters, so `ros2 param get` shows what the node runs with.
     let ros_params = parameters_of(&params)?;
-    let mut b =
-        TransportBuilder::new(NodeSpec::new("motif_controller").with_parameters(ros_params));
+    let mut b = TransportBuilder::new(NodeSpec::new(NODE_NAME).with_parameters(ros_params));
     let sample_cap = 64;
     let commands = params
         .publish_commands
@@ -85,6 +92,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         .transpose()?;
     let status_tx = b.publish::<StringMsg>("~/status", QosSpec::DEFAULT, 16)?;
     let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
+    let diagnostics_tx = b.publish::<DiagnosticArray>("/diagnostics", QosSpec::DEFAULT, 4)?;
     // Bounded: a flood beyond this is dropped (and counted) by the transport.
     let sequence_rx = b.subscribe::<StringMsg>("~/sequence", QosSpec::DEFAULT, 256)?;
     // The robot's measured state: only the newest matters, so a short queue.
@@ -176,6 +184,22 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         submit(&params.autostart, &mut node);
     }
 
+    let library_name = params.library.display().to_string();
+    let diag_ctx = DiagnosticsContext {
+        node: NODE_NAME,
+        hardware_id: arm.name(),
+        library: &library_name,
+        motif_names: &motif_names,
+        period,
+    };
+    let mut diag_seen = Seen::default();
+    let mut diag_due = Instant::now() + DIAGNOSTICS_PERIOD;
+    let publish_diagnostics =
+        |snap: &StatusSnapshot, node: &NodeStatus, seen: &mut Seen, out: &Outputs| {
+            let report = diagnostics(snap, node, &diag_ctx, seen, out.clock.stamp(snap.t));
+            // Full means the transport is behind; the next second's report replaces it.
+            let _ = diagnostics_tx.try_send(report);
+        };
     let mut beat = (handle.heartbeat(), Instant::now());
     let stall = Duration::from_secs_f64(params.stall_timeout);
     let publish_status = |snap: &StatusSnapshot, node: &NodeStatus, out: &Outputs| {
@@ -244,6 +268,12 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
             }
             default(Duration::from_millis(20)) => {}
         }
+        if Instant::now() >= diag_due {
+            diag_due += DIAGNOSTICS_PERIOD;
+            if let Some(s) = &last_snap {
+                publish_diagnostics(s, &node, &mut diag_seen, &out);
+            }
+        }
         let hb = handle.heartbeat();
         if hb != beat.0 {
             if node.stalled {
@@ -272,6 +302,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
     out.sample(&report.final_sample);
     node.observe(&report.final_status);
     publish_status(&report.final_status, &node, &out);
+    publish_diagnostics(&report.final_status, &node, &mut diag_seen, &out);
     // Give the transport a moment to put the final samples on the wire.
     std::thread::sleep(Duration::from_millis(200));
     let counters = transport.stats().snapshot();

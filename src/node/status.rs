@@ -247,32 +247,33 @@ pub fn motifs_json(net: &Network) -> String {
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
 
+/// An idle snapshot at time 0, for tests that change what they look at.
+#[cfg(test)]
+pub(crate) fn idle_snapshot() -> StatusSnapshot {
+    StatusSnapshot {
+        t: 0.0,
+        phase: Phase::Idle,
+        motif: None,
+        progress: 0.0,
+        phase_started: 0.0,
+        prep_stretch: 1.0,
+        queue: crate::control::MotifQueue::default(),
+        speed: 1.0,
+        effective_speed: 1.0,
+        speed_cap: None,
+        fault: None,
+        fault_joint: None,
+        faults: 0,
+        limited_ticks: 0,
+        tracking_error: None,
+        loop_fault: None,
+        timing: TimingSummary::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::MotifQueue;
-
-    fn snap() -> StatusSnapshot {
-        StatusSnapshot {
-            t: 0.0,
-            phase: Phase::Idle,
-            motif: None,
-            progress: 0.0,
-            phase_started: 0.0,
-            prep_stretch: 1.0,
-            queue: MotifQueue::default(),
-            speed: 1.0,
-            effective_speed: 1.0,
-            speed_cap: None,
-            fault: None,
-            fault_joint: None,
-            faults: 0,
-            limited_ticks: 0,
-            tracking_error: None,
-            loop_fault: None,
-            timing: TimingSummary::default(),
-        }
-    }
 
     #[test]
     fn each_command_keeps_its_own_outcome() {
@@ -299,7 +300,7 @@ mod tests {
         let mut node = NodeStatus::default();
         node.record(CommandRecord::new(1, "circle"));
         node.resolve(1, Err(RejectReason::QueueFull));
-        let mut s = snap();
+        let mut s = idle_snapshot();
         s.loop_fault = Some(FaultCode::LoopOverrun);
         for trips in 1..50 {
             s.timing.watchdog_trips = trips;

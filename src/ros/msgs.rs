@@ -105,6 +105,43 @@ pub struct Header {
 
 ros_message!(Header, "std_msgs", "Header");
 
+/// `diagnostic_msgs/KeyValue`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+ros_message!(KeyValue, "diagnostic_msgs", "KeyValue");
+
+/// `diagnostic_msgs/DiagnosticStatus`; `level` is one of the `LEVEL_*` constants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosticStatus {
+    pub level: u8,
+    pub name: String,
+    pub message: String,
+    pub hardware_id: String,
+    pub values: Vec<KeyValue>,
+}
+
+impl DiagnosticStatus {
+    /// The `.msg` file's `byte OK=0, WARN=1, ERROR=2, STALE=3`.
+    pub const OK: u8 = 0;
+    pub const WARN: u8 = 1;
+    pub const ERROR: u8 = 2;
+}
+
+ros_message!(DiagnosticStatus, "diagnostic_msgs", "DiagnosticStatus");
+
+/// `diagnostic_msgs/DiagnosticArray`, what `/diagnostics` carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosticArray {
+    pub header: Header,
+    pub status: Vec<DiagnosticStatus>,
+}
+
+ros_message!(DiagnosticArray, "diagnostic_msgs", "DiagnosticArray");
+
 /// `std_msgs/String`. Named `StringMsg` so it does not shadow `String`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StringMsg {

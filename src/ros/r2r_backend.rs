@@ -28,16 +28,18 @@ use futures::{
     StreamExt,
 };
 use r2r::{
-    builtin_interfaces::msg as builtin, qos::DurabilityPolicy, qos::ReliabilityPolicy,
-    rosgraph_msgs::msg as rosgraph, sensor_msgs::msg as sensor, std_msgs::msg as std_msg,
-    trajectory_msgs::msg as trajectory, Parameter, ParameterValue, QosProfile, WrappedTypesupport,
+    builtin_interfaces::msg as builtin, diagnostic_msgs::msg as diagnostic, qos::DurabilityPolicy,
+    qos::ReliabilityPolicy, rosgraph_msgs::msg as rosgraph, sensor_msgs::msg as sensor,
+    std_msgs::msg as std_msg, trajectory_msgs::msg as trajectory, Parameter, ParameterValue,
+    QosProfile, WrappedTypesupport,
 };
 
 use super::{
     error::RosError,
     msgs::{
-        Clock, Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
-        JointTrajectoryPoint, MultiArrayDimension, MultiArrayLayout, RosMessage, StringMsg, Time,
+        Clock, DiagnosticArray, DiagnosticStatus, Duration as RosDuration, Float64MultiArray,
+        Header, JointState, JointTrajectory, JointTrajectoryPoint, KeyValue, MultiArrayDimension,
+        MultiArrayLayout, RosMessage, StringMsg, Time,
     },
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
     params::{ParamValue, READ_ONLY_REASON},
@@ -298,3 +300,12 @@ mirror!(JointTrajectoryPoint => trajectory::JointTrajectoryPoint {
     time_from_start: msg,
 });
 mirror!(JointTrajectory => trajectory::JointTrajectory { header: msg, joint_names: copy, points: list });
+mirror!(KeyValue => diagnostic::KeyValue { key: copy, value: copy });
+mirror!(DiagnosticStatus => diagnostic::DiagnosticStatus {
+    level: copy,
+    name: copy,
+    message: copy,
+    hardware_id: copy,
+    values: list,
+});
+mirror!(DiagnosticArray => diagnostic::DiagnosticArray { header: msg, status: list });

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent DDS peer (Eclipse Cyclone DDS) driving a running motif_controller.
 
-Subscribes to the node's outputs, sends a scripted command sequence on
+Subscribes to the node's outputs (and /diagnostics), sends a scripted command sequence on
 ~/sequence (good commands, bad ones, a flood, preemptions) and records
 everything to --out as JSON for tests/controller_interop.rs to check against
 the library. It declares the ROS 2 types itself (names, field order, XCDR1),
@@ -17,7 +17,7 @@ import sys
 import time
 
 # ros2_types first: importing it sets the loopback-only Cyclone config.
-from ros2_types import Float64MultiArray_, JointState_, String_, emit, qos
+from ros2_types import DiagnosticArray_, Float64MultiArray_, JointState_, String_, emit, qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
@@ -32,9 +32,11 @@ class Peer:
         self.js_r = DataReader(dp, Topic(dp, base + "/joint_commands", JointState_), qos=qos(depth=5000))
         self.arr_r = DataReader(
             dp, Topic(dp, "rt/forward_position_controller/commands", Float64MultiArray_), qos=qos(depth=5000))
+        self.diag_r = DataReader(dp, Topic(dp, "rt/diagnostics", DiagnosticArray_), qos=qos(depth=100))
         self.seq_w = DataWriter(dp, Topic(dp, base + "/sequence", String_), qos=qos(depth=1000))
         self.deadline = time.monotonic() + args.timeout
-        self.rec = dict(motifs=None, joint_states=[], arrays=[], statuses=[], sent=[], names=None, timed_out=False)
+        self.rec = dict(motifs=None, joint_states=[], arrays=[], statuses=[], diagnostics=[], sent=[], names=None,
+                        timed_out=False)
 
     def now(self):
         return time.time_ns()
@@ -58,6 +60,12 @@ class Peer:
                 st = s.header.stamp
                 self.rec["joint_states"].append(
                     [st.sec * 1_000_000_000 + st.nanosec, list(s.position), list(s.velocity)])
+        for s in self.diag_r.take(N=100):
+            if isinstance(s, DiagnosticArray_):
+                st = s.header.stamp
+                self.rec["diagnostics"].append([self.now(), st.sec * 1_000_000_000 + st.nanosec, [
+                    dict(level=d.level, name=d.name, message=d.message, hardware_id=d.hardware_id,
+                         values={kv.key: kv.value for kv in d.values}) for d in s.status]])
         for s in self.arr_r.take(N=5000):
             if isinstance(s, Float64MultiArray_):
                 self.rec["arrays"].append([self.now(), list(s.data)])

@@ -84,6 +84,30 @@ class JointState_(IdlStruct, typename="sensor_msgs::msg::dds_::JointState_"):
     effort: t.sequence[t.float64]
 
 
+@final
+@dataclass
+class KeyValue_(IdlStruct, typename="diagnostic_msgs::msg::dds_::KeyValue_"):
+    key: str
+    value: str
+
+
+@final
+@dataclass
+class DiagnosticStatus_(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticStatus_"):
+    level: t.uint8
+    name: str
+    message: str
+    hardware_id: str
+    values: t.sequence[KeyValue_]
+
+
+@final
+@dataclass
+class DiagnosticArray_(IdlStruct, typename="diagnostic_msgs::msg::dds_::DiagnosticArray_"):
+    header: Header_
+    status: t.sequence[DiagnosticStatus_]
+
+
 def qos(transient_local=False, depth=10):
     # RustDDS speaks XCDR1 (plain CDR) only; Cyclone would otherwise offer
     # XCDR2 for some types and the writers/readers would not match.
