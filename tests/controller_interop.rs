@@ -175,7 +175,13 @@ fn check_diagnostics(rec: &Value) {
         assert!(lp["values"]["scheduling"]
             .as_str()
             .is_some_and(|s| s.starts_with("SCHED_")));
-        assert!(mo["values"]["library"].as_str().unwrap().ends_with("models/default"), "{mo}");
+        assert!(
+            mo["values"]["library"]
+                .as_str()
+                .unwrap()
+                .ends_with("models/default"),
+            "{mo}"
+        );
     }
     let motion: Vec<Value> = arrays
         .iter()
