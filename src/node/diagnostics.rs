@@ -8,7 +8,7 @@
 use crate::control::{Phase, StatusSnapshot};
 use crate::ros::msgs::{DiagnosticArray, DiagnosticStatus, Header, KeyValue, Time};
 
-use super::status::NodeStatus;
+use super::status::{motif_name, NodeStatus};
 
 /// Wake-up lateness p99 above this share of the period is a WARN: the loop
 /// still keeps its rate, but with little margin left.
@@ -110,11 +110,7 @@ pub fn diagnostics(
         ],
     };
 
-    let name = |i: u16| {
-        ctx.motif_names
-            .get(usize::from(i))
-            .map_or("?", String::as_str)
-    };
+    let name = |i: u16| motif_name(ctx.motif_names, i);
     let phase = format!("{:?}", snap.phase).to_lowercase();
     let (level, message) = match (snap.fault, snap.phase) {
         (Some(f), _) => (DiagnosticStatus::ERROR, format!("fault: {}", f.message())),

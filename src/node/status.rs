@@ -176,6 +176,11 @@ impl NodeStatus {
     }
 }
 
+/// Motif `i` of `names`, or `?` for an index the library does not have.
+pub(crate) fn motif_name(names: &[String], i: u16) -> &str {
+    names.get(usize::from(i)).map_or("?", String::as_str)
+}
+
 /// `~/status` JSON for `snap`; `wall_epoch` is the wall-clock time of
 /// controller time 0, `names` the motifs and `joints` the joint names.
 pub fn status_json(
@@ -185,7 +190,7 @@ pub fn status_json(
     node: &NodeStatus,
     wall_epoch: f64,
 ) -> String {
-    let name = |i: u16| names.get(usize::from(i)).map_or("?", String::as_str);
+    let name = |i: u16| motif_name(names, i);
     let fault_detail = snap.fault_joint.map(|(j, e)| {
         format!(
             "{}: |measured - commanded| = {e:.4} rad",
