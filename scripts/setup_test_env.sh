@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare what the interop tests need: a Python venv with Cyclone DDS (an
 # independent DDS implementation), Ruckig and MuJoCo (independent motion and
-# physics references), and `ip`/`unshare` to run peers on a private
-# loopback. Safe to run repeatedly.
+# physics references), rosbags (an independent bag reader and writer), and
+# `ip`/`unshare` to run peers on a private loopback. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,4 +34,8 @@ if ! .venv/bin/python -c 'import ruckig, mujoco' >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check \
         --only-binary :all: 'ruckig>=0.14,<1' 'mujoco>=3,<5'
 fi
-.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco")), "python", sys.version.split()[0])'
+# An independent reader and writer of rosbag2 bags (tests/bag.rs).
+if ! .venv/bin/python -c 'import rosbags.highlevel' >/dev/null 2>&1; then
+    .venv/bin/pip install --quiet --disable-pip-version-check 'rosbags>=0.10,<1'
+fi
+.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags")), "python", sys.version.split()[0])'

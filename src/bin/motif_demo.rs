@@ -13,10 +13,10 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use crossbeam_channel::RecvTimeoutError;
 use motif::control::{LimitMeter, LoopInput, Phase};
-use motif::node::{start_loop, JointStateMap, LoopEnds, NodeError, Params, Setup};
+use motif::node::{start_loop, JointStateMap, LoopEnds, NodeError, Params, RecorderBuilder, Setup};
 use motif::plots::{self, Track};
 use motif::robot::{Kinematics, SimArm, SimConfig};
-use motif::ros::msgs::JointState;
+use motif::ros::msgs::{Float64MultiArray, Header, JointState, Time};
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +55,10 @@ struct Cli {
     /// from wherever the arm is, as on a real robot.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     initial_positions: Option<Vec<f64>>,
+    /// Record the commanded and measured streams to this new rosbag2 (MCAP)
+    /// directory, under the node's topic names.
+    #[arg(long)]
+    record: Option<PathBuf>,
 }
 
 /// One tick as the arm saw it.
@@ -117,6 +121,22 @@ fn run(cli: Cli) -> Result<()> {
         cli.preempt_with,
         params.loop_rate_hz
     );
+    // The node's topic names, so a demo bag reads like a node's.
+    let bag = cli
+        .record
+        .as_deref()
+        .map(|dir| -> Result<_> {
+            let mut b = RecorderBuilder::create(dir)?;
+            let topics = (
+                b.topic::<Float64MultiArray>("/forward_position_controller/commands")?,
+                b.topic::<JointState>("/motif_controller/joint_commands")?,
+                b.topic::<JointState>("/joint_states")?,
+            );
+            Ok((b.start()?, topics))
+        })
+        .transpose()
+        .context("--record")?;
+    let epoch = std::time::SystemTime::now();
     let (handle, ends) = start_loop(controller, params.loop_config())?;
     let LoopEnds {
         commands: cmd_tx,
@@ -156,6 +176,28 @@ fn run(cli: Cli) -> Result<()> {
         if !s.is_command() {
             continue;
         }
+        if let Some((rec, (commands, joint_commands, joint_states))) = &bag {
+            let stamp = Time::from(epoch + Duration::from_secs_f64(s.t));
+            let header = Header {
+                stamp,
+                frame_id: String::new(),
+            };
+            rec.record(
+                *commands,
+                &Float64MultiArray::from_slice(s.positions()),
+                stamp,
+            );
+            let commanded = JointState {
+                header: header.clone(),
+                name: joints.clone(),
+                position: s.positions().to_vec(),
+                velocity: s.velocities().to_vec(),
+                effort: Vec::new(),
+            };
+            rec.record(*joint_commands, &commanded, stamp);
+            let measured = JointState { header, ..measured };
+            rec.record(*joint_states, &measured, stamp);
+        }
         usage.push(meter.push(s.positions()));
         rows.push(Row {
             t: s.t,
@@ -186,6 +228,18 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     let report = handle.stop()?;
+    if let Some((rec, _)) = bag {
+        let (summary, health) = rec.finish()?;
+        println!(
+            "  recorded {} messages to {} ({} dropped)",
+            summary.counts.iter().map(|c| c.1).sum::<u64>(),
+            summary.path.display(),
+            health.dropped
+        );
+        if let Some(e) = health.error {
+            bail!("recording to {} failed: {e}", summary.path.display());
+        }
+    }
 
     // Motifs in the order they were executed, with their onsets.
     let mut played: Vec<(f64, String)> = Vec::new();

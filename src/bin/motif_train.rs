@@ -15,6 +15,7 @@ use motif::train::curve::{Curve, CurvePoint};
 use motif::train::demo::Demo;
 use motif::train::eval::{self, EvalOptions, EvalReport, RATIO_TARGET};
 use motif::train::fit;
+use motif::train::import::{self, ImportOptions, Recorded};
 use motif::train::report;
 use serde::Serialize;
 
@@ -52,16 +53,31 @@ enum Command {
         /// The demonstration (docs/demo_format.md).
         #[arg(
             long,
-            required_unless_present = "from_config",
-            conflicts_with = "from_config"
+            required_unless_present_any = ["from_config", "bag"],
+            conflicts_with_all = ["from_config", "bag"]
         )]
         demo: Option<PathBuf>,
         /// Or take the demonstration of the motif `--name` in this training
         /// config (a CSV or a generator, as `train` would).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bag")]
         from_config: Option<PathBuf>,
+        /// Or import it from a recorded bag, as `import` does (the library's
+        /// outputs are the joints taken).
+        #[command(flatten)]
+        bag: BagArgs,
         #[arg(long)]
         name: String,
+    },
+    /// Turn recorded joint motion (a rosbag2 MCAP bag or a bare `.mcap`
+    /// file) into a demonstration CSV (docs/demo_format.md).
+    Import {
+        #[command(flatten)]
+        bag: BagArgs,
+        /// The joints to keep, in its order.
+        #[arg(long, default_value = "urdf/arm.urdf")]
+        urdf: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Evaluate a library in distribution and under zero-shot chaining.
     Eval {
@@ -132,6 +148,67 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct BagArgs {
+    /// A rosbag2 bag directory (MCAP storage) or an `.mcap` file.
+    #[arg(long)]
+    bag: Option<PathBuf>,
+    /// sensor_msgs/JointState or trajectory_msgs/JointTrajectory.
+    #[arg(long, default_value = "/joint_states", requires = "bag")]
+    topic: String,
+    /// Keep the motion from this many seconds after the first message.
+    #[arg(long, requires = "bag")]
+    start: Option<f64>,
+    /// … up to this many seconds after the first message.
+    #[arg(long, requires = "bag")]
+    end: Option<f64>,
+    /// Drop still segments at both ends.
+    #[arg(long, requires = "bag")]
+    trim_still: bool,
+    /// Resampling step (s); default the recording's mean step (to 1 µs).
+    #[arg(long, requires = "bag")]
+    dt: Option<f64>,
+}
+
+/// The demo in the bag `args` names, over `joints`.
+fn import_bag(args: &BagArgs, joints: &[String]) -> Result<Demo> {
+    let bag = args.bag.as_deref().context("--bag is required")?;
+    let motion = motif::ros::bag::read_joint_motion(bag, &args.topic)?;
+    let recorded: Vec<Recorded> = motion
+        .into_iter()
+        .map(|m| Recorded {
+            t: m.t,
+            names: m.names,
+            positions: m.positions,
+        })
+        .collect();
+    let opts = ImportOptions {
+        start: args.start,
+        end: args.end,
+        trim_still: args.trim_still,
+        dt: args.dt,
+    };
+    let (demo, r) = import::to_demo(&recorded, joints, &opts)
+        .with_context(|| format!("importing {} from {}", args.topic, bag.display()))?;
+    if !r.dropped_joints.is_empty() {
+        tracing::info!(
+            "dropped joints not in the URDF: {}",
+            r.dropped_joints.join(", ")
+        );
+    }
+    tracing::info!(
+        "{} messages, steps median {:.2} ms max {:.2} ms, resampled to {} rows at {} ms; trimmed still {:.2} s + {:.2} s",
+        r.messages,
+        r.median_step * 1e3,
+        r.max_step * 1e3,
+        r.rows,
+        r.dt * 1e3,
+        r.trimmed.0,
+        r.trimmed.1
+    );
+    Ok(demo)
 }
 
 fn progress_bar(steps: usize, what: &str) -> ProgressBar {
@@ -237,6 +314,7 @@ fn write_curve(path: &Path, config: &Path, lib: &Library, curve: &Curve) -> Resu
 enum DemoSource<'a> {
     Csv(&'a Path),
     Config(&'a Path),
+    Bag(&'a BagArgs),
 }
 
 fn add(library: &Path, source: DemoSource, name: &str) -> Result<()> {
@@ -252,6 +330,11 @@ fn add(library: &Path, source: DemoSource, name: &str) -> Result<()> {
                 .find_map(|(m, demo)| (m.name == name).then_some(demo))
                 .with_context(|| format!("{} has no motif named '{name}'", path.display()))?;
             (demo, source)
+        }
+        DemoSource::Bag(args) => {
+            let demo = import_bag(args, &lib.manifest.outputs)?;
+            let bag = args.bag.as_deref().unwrap_or(Path::new(""));
+            (demo, format!("{} {}", bag.display(), args.topic))
         }
     };
     let pb = progress_bar(lib.manifest.training.options.steps, name);
@@ -578,17 +661,32 @@ fn main() -> std::process::ExitCode {
             library,
             demo,
             from_config,
+            bag,
             name,
         } => {
             let source = match (demo, from_config) {
                 (Some(csv), _) => DemoSource::Csv(csv),
                 (None, Some(cfg)) => DemoSource::Config(cfg),
-                (None, None) => unreachable!("clap requires --demo or --from-config"),
+                (None, None) => DemoSource::Bag(bag),
             };
             add(library, source, name)
         }
         .with_context(|| format!("adding '{name}' to {}", library.display())),
         Command::Inspect { library, json } => inspect(library, *json),
+        Command::Import { bag, urdf, out } => (|| -> Result<()> {
+            let arm = ArmModel::from_urdf_file(urdf)?;
+            let demo = import_bag(bag, arm.joint_names())?;
+            demo.save(out)?;
+            println!(
+                "wrote {}: {} rows at {} s, joints {}",
+                out.display(),
+                demo.data.nrows(),
+                demo.dt,
+                demo.names.join(", ")
+            );
+            Ok(())
+        })()
+        .context("importing the bag"),
         Command::Plot {
             library,
             urdf,

@@ -62,6 +62,10 @@ struct Args {
     /// the Panda ready pose.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     initial_positions: Option<Vec<f64>>,
+    /// Record the commands received and the joint states published to this
+    /// new rosbag2 (MCAP) directory.
+    #[arg(long)]
+    record: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -100,6 +104,20 @@ fn main() -> anyhow::Result<()> {
     let cmd_rx =
         builder.subscribe::<Float64MultiArray>(&args.command_topic, QosSpec::DEFAULT, 64)?;
     let js_tx = builder.publish::<JointState>(&args.joint_states_topic, QosSpec::DEFAULT, 16)?;
+    let bag = args
+        .record
+        .as_deref()
+        .map(|dir| -> anyhow::Result<_> {
+            let mut b = motif::node::RecorderBuilder::create(dir)?;
+            let name = |t: &str| NodeSpec::new(&args.node).resolve_topic(t);
+            let topics = (
+                b.topic::<Float64MultiArray>(&name(&args.command_topic)?)?,
+                b.topic::<JointState>(&name(&args.joint_states_topic)?)?,
+            );
+            Ok((b.start()?, topics))
+        })
+        .transpose()
+        .context("--record")?;
     let transport = builder.spawn().context("starting the ROS transport")?;
 
     let publish_every = ((args.rate / args.publish_rate).round() as u64).max(1);
@@ -125,6 +143,9 @@ fn main() -> anyhow::Result<()> {
         // Latest valid command wins, as forward_command_controller does with
         // its realtime buffer; a bad one is dropped and the previous kept.
         while let Ok(msg) = cmd_rx.try_recv() {
+            if let Some((rec, (commands, _))) = &bag {
+                rec.record(*commands, &msg, Time::now());
+            }
             match sim.set_command(&msg.data) {
                 Ok(()) => accepted += 1,
                 Err(e) => {
@@ -149,6 +170,9 @@ fn main() -> anyhow::Result<()> {
                 velocity: sim.joint_velocities().to_vec(),
                 effort: sim.joint_efforts().to_vec(),
             };
+            if let Some((rec, (_, joint_states))) = &bag {
+                rec.record(*joint_states, &msg, msg.header.stamp);
+            }
             // A full channel means the transport is behind: drop, never block physics.
             if js_tx.try_send(msg).is_ok() {
                 published += 1;
@@ -172,6 +196,19 @@ fn main() -> anyhow::Result<()> {
     let simulated = sim.time();
     let counters = transport.stats().snapshot();
     transport.shutdown().context("stopping the ROS transport")?;
+    if let Some((rec, _)) = bag {
+        let (summary, health) = rec.finish().context("closing the recording")?;
+        info!(
+            "recorded {} messages to {} ({} dropped{})",
+            summary.counts.iter().map(|c| c.1).sum::<u64>(),
+            summary.path.display(),
+            health.dropped,
+            health
+                .error
+                .map(|e| format!("; stopped early: {e}"))
+                .unwrap_or_default()
+        );
+    }
     info!(
         simulated_s = simulated,
         wall_s = wall,

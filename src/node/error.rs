@@ -30,6 +30,12 @@ pub enum NodeError {
     Controller(#[source] ControlError),
     #[error("running the control loop")]
     Loop(#[source] ControlError),
+    #[error("recording to {}", path.display())]
+    Record {
+        path: PathBuf,
+        #[source]
+        source: Box<crate::ros::bag::BagError>,
+    },
     #[error("ROS transport")]
     Ros(#[from] RosError),
 }

@@ -13,12 +13,15 @@
 //! - [`status`]: the `~/status` and `~/motifs` JSON, with the node's record
 //!   of the commands it received; [`diagnostics`]: the same state as
 //!   `/diagnostics` levels and values.
+//! - [`recording`]: the outputs into a rosbag2 bag on a thread of its own,
+//!   through a bounded queue (the `record` parameter).
 
 pub mod diagnostics;
 pub mod error;
 pub mod measured;
 pub mod outputs;
 pub mod params;
+pub mod recording;
 pub mod runtime;
 pub mod setup;
 pub mod status;
@@ -27,6 +30,7 @@ pub use error::NodeError;
 pub use measured::{JointStateMap, MeasuredError};
 pub use outputs::{Outputs, StampClock};
 pub use params::Params;
+pub use recording::{BagTopic, Recorder, RecorderBuilder, RecordingHealth};
 pub use runtime::run;
 pub use setup::{start_loop, LoopEnds, Setup};
 pub use status::{echo, motifs_json, status_json, CommandRecord, NodeStatus};

@@ -7,11 +7,13 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Sender, TrySendError};
 
+use super::recording::{BagTopic, Recorder};
 use crate::control::Sample;
 use crate::ros::msgs::{
     Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
     JointTrajectoryPoint, StringMsg, Time,
 };
+use crate::ros::RosMessage;
 
 /// Points in a streamed `JointTrajectory`, including the one for now.
 pub const LOOKAHEAD_POINTS: usize = 5;
@@ -56,13 +58,36 @@ pub struct Outputs {
     /// Loop period (s).
     pub period: f64,
     pub dropped: u64,
+    /// The recording, when the `record` parameter names a bag.
+    pub bag: Option<BagOutputs>,
 }
 
-fn offer<M>(tx: &Option<Sender<M>>, msg: impl FnOnce() -> M, dropped: &mut u64) {
-    if let Some(tx) = tx {
-        if let Err(TrySendError::Full(_)) = tx.try_send(msg()) {
-            *dropped += 1;
-        }
+/// The bag topics of the enabled outputs (same names as on the wire).
+pub struct BagOutputs {
+    pub recorder: Recorder,
+    pub commands: Option<BagTopic<Float64MultiArray>>,
+    pub joint_commands: Option<BagTopic<JointState>>,
+    pub joint_states: Option<BagTopic<JointState>>,
+    pub trajectory: Option<BagTopic<JointTrajectory>>,
+    pub status: Option<BagTopic<StringMsg>>,
+}
+
+/// Offers a message to its publisher and, if recorded, to the bag; builds
+/// it only when one of them takes it.
+fn offer<M: RosMessage>(
+    tx: &Option<Sender<M>>,
+    rec: Option<(&Recorder, Option<BagTopic<M>>)>,
+    stamp: Time,
+    msg: impl FnOnce() -> M,
+    dropped: &mut u64,
+) {
+    let Some(tx) = tx else { return };
+    let msg = msg();
+    if let Some((r, Some(topic))) = rec {
+        r.record(topic, &msg, stamp);
+    }
+    if let Err(TrySendError::Full(_)) = tx.try_send(msg) {
+        *dropped += 1;
     }
 }
 
@@ -74,8 +99,11 @@ impl Outputs {
             return;
         }
         let stamp = self.clock.stamp(s.t);
+        let bag = self.bag.as_ref();
         offer(
             &self.commands,
+            bag.map(|b| (&b.recorder, b.commands)),
+            stamp,
             || Float64MultiArray::from_slice(s.positions()),
             &mut self.dropped,
         );
@@ -89,20 +117,41 @@ impl Outputs {
             velocity: s.velocities().to_vec(),
             effort: Vec::new(),
         };
-        offer(&self.joint_commands, js, &mut self.dropped);
-        offer(&self.joint_states, js, &mut self.dropped);
+        offer(
+            &self.joint_commands,
+            bag.map(|b| (&b.recorder, b.joint_commands)),
+            stamp,
+            js,
+            &mut self.dropped,
+        );
+        offer(
+            &self.joint_states,
+            bag.map(|b| (&b.recorder, b.joint_states)),
+            stamp,
+            js,
+            &mut self.dropped,
+        );
         if s.seq.is_multiple_of(self.decimation) {
             let step = self.period * self.decimation as f64;
             offer(
                 &self.trajectory,
+                bag.map(|b| (&b.recorder, b.trajectory)),
+                stamp,
                 || lookahead(s, &self.names, step),
                 &mut self.dropped,
             );
         }
     }
 
-    pub fn status(&self, json: String) {
-        let _ = self.status.try_send(StringMsg::new(json));
+    /// Publishes a status document stamped `stamp`.
+    pub fn status(&self, json: String, stamp: Time) {
+        let msg = StringMsg::new(json);
+        if let Some(b) = &self.bag {
+            if let Some(topic) = b.status {
+                b.recorder.record(topic, &msg, stamp);
+            }
+        }
+        let _ = self.status.try_send(msg);
     }
 }
 

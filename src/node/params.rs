@@ -81,6 +81,9 @@ pub struct Params {
     pub lock_memory: bool,
     /// Pin the loop thread to this CPU; -1 = any CPU.
     pub cpu_affinity: i32,
+    /// Record the node's outputs and the measured joint states to this new
+    /// rosbag2 (MCAP) directory; empty = no recording.
+    pub record: PathBuf,
 }
 
 impl Default for Params {
@@ -117,6 +120,7 @@ impl Default for Params {
             realtime_priority: 50,
             lock_memory: true,
             cpu_affinity: -1,
+            record: PathBuf::new(),
         }
     }
 }

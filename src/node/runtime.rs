@@ -14,7 +14,8 @@ use super::{
     diagnostics::{diagnostics, DiagnosticsContext, Seen},
     error::NodeError,
     measured::JointStateMap,
-    outputs::{Outputs, StampClock},
+    outputs::{BagOutputs, Outputs, StampClock},
+    recording::{BagTopic, RecorderBuilder},
     setup::{start_loop, LoopEnds, Setup},
     status::{motifs_json, status_json, CommandRecord, NodeStatus},
 };
@@ -22,12 +23,19 @@ use crate::{
     control::{LoopInput, RejectReason, StatusSnapshot},
     logging::throttled,
     ros::{
-        msgs::{Clock, DiagnosticArray, Float64MultiArray, JointState, JointTrajectory, StringMsg},
+        msgs::{
+            Clock, DiagnosticArray, Float64MultiArray, JointState, JointTrajectory, StringMsg, Time,
+        },
         parameters_of, NodeSpec, QosSpec, RosError, TransportBuilder,
     },
 };
 
 const NODE_NAME: &str = "motif_controller";
+const COMMANDS: &str = "/forward_position_controller/commands";
+const JOINT_COMMANDS: &str = "~/joint_commands";
+const JOINT_STATES: &str = "/joint_states";
+const TRAJECTORY: &str = "/joint_trajectory_controller/joint_trajectory";
+const STATUS: &str = "~/status";
 
 /// How often `/diagnostics` is published (the ROS convention, as
 /// diagnostic_updater's default).
@@ -64,33 +72,21 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
     let sample_cap = 64;
     let commands = params
         .publish_commands
-        .then(|| {
-            b.publish::<Float64MultiArray>(
-                "/forward_position_controller/commands",
-                QosSpec::DEFAULT,
-                sample_cap,
-            )
-        })
+        .then(|| b.publish::<Float64MultiArray>(COMMANDS, QosSpec::DEFAULT, sample_cap))
         .transpose()?;
     let joint_commands = params
         .publish_joint_commands
-        .then(|| b.publish::<JointState>("~/joint_commands", QosSpec::DEFAULT, sample_cap))
+        .then(|| b.publish::<JointState>(JOINT_COMMANDS, QosSpec::DEFAULT, sample_cap))
         .transpose()?;
     let joint_states = params
         .publish_joint_states
-        .then(|| b.publish::<JointState>("/joint_states", QosSpec::DEFAULT, sample_cap))
+        .then(|| b.publish::<JointState>(JOINT_STATES, QosSpec::DEFAULT, sample_cap))
         .transpose()?;
     let trajectory = params
         .publish_trajectory
-        .then(|| {
-            b.publish::<JointTrajectory>(
-                "/joint_trajectory_controller/joint_trajectory",
-                QosSpec::DEFAULT,
-                16,
-            )
-        })
+        .then(|| b.publish::<JointTrajectory>(TRAJECTORY, QosSpec::DEFAULT, 16))
         .transpose()?;
-    let status_tx = b.publish::<StringMsg>("~/status", QosSpec::DEFAULT, 16)?;
+    let status_tx = b.publish::<StringMsg>(STATUS, QosSpec::DEFAULT, 16)?;
     let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
     let diagnostics_tx = b.publish::<DiagnosticArray>("/diagnostics", QosSpec::DEFAULT, 4)?;
     // Bounded: a flood beyond this is dropped (and counted) by the transport.
@@ -104,6 +100,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         .use_sim_time
         .then(|| b.subscribe::<Clock>("/clock", QosSpec::DEFAULT, 16))
         .transpose()?;
+    let (bag, measured_topic) = open_bag(&params)?;
     let transport = b.spawn()?;
     motifs_tx
         .send(StringMsg::new(motifs_json(&library.network)))
@@ -141,6 +138,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         decimation: u64::from(params.trajectory_decimation),
         period,
         dropped: 0,
+        bag,
     };
     let joint_state_rx = joint_state_rx.unwrap_or_else(never);
     let clock_rx = clock_rx.unwrap_or_else(never);
@@ -205,7 +203,11 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
     let publish_status = |snap: &StatusSnapshot, node: &NodeStatus, out: &Outputs| {
         // Status times are seconds of the node's clock for controller time 0.
         let epoch = out.clock.seconds(0.0);
-        out.status(status_json(snap, &motif_names, &names, node, epoch));
+        let health = out.bag.as_ref().map(|b| b.recorder.health());
+        out.status(
+            status_json(snap, &motif_names, &names, node, epoch, health.as_ref()),
+            out.clock.stamp(snap.t),
+        );
     };
     while !shutdown.load(Ordering::Relaxed) {
         select! {
@@ -228,6 +230,10 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
             }
             recv(joint_state_rx) -> msg => {
                 if let Ok(msg) = msg {
+                    if let (Some(b), Some(topic)) = (&out.bag, measured_topic) {
+                        // Logged at receipt, as `ros2 bag record` does.
+                        b.recorder.record(topic, &msg, Time::now());
+                    }
                     match joint_map.map(&msg) {
                         // Full: the loop has a newer one waiting; dropping is fine.
                         Ok(m) => { let _ = measured_tx.try_send(m); }
@@ -307,8 +313,72 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
     std::thread::sleep(Duration::from_millis(200));
     let counters = transport.stats().snapshot();
     transport.shutdown()?;
+    if let Some(b) = out.bag.take() {
+        match b.recorder.finish() {
+            Ok((summary, health)) => tracing::info!(
+                "recorded {} messages to {} ({} dropped{})",
+                summary.counts.iter().map(|c| c.1).sum::<u64>(),
+                summary.path.display(),
+                health.dropped,
+                health
+                    .error
+                    .map(|e| format!("; stopped early: {e}"))
+                    .unwrap_or_default()
+            ),
+            Err(e) => tracing::error!("closing the recording: {e}"),
+        }
+    }
     Ok(format!(
         "timing: {}; transport {:?}; {} outbound samples dropped",
         report.timing, counters, out.dropped
     ))
+}
+
+/// The recording the `record` parameter asks for: a bag with the enabled
+/// outputs and the measured joint states, under their names on the wire.
+fn open_bag(
+    params: &super::Params,
+) -> Result<(Option<BagOutputs>, Option<BagTopic<JointState>>), NodeError> {
+    if params.record.as_os_str().is_empty() {
+        return Ok((None, None));
+    }
+    let spec = NodeSpec::new(NODE_NAME);
+    let open = || -> Result<_, crate::ros::bag::BagError> {
+        let mut b = RecorderBuilder::create(&params.record)?;
+        let name = |t: &str| spec.resolve_topic(t).unwrap_or_else(|_| t.to_string());
+        let measured = params
+            .wait_for_joint_states
+            .then(|| b.topic::<JointState>(&name(&params.joint_states_topic)))
+            .transpose()?;
+        let commands = params
+            .publish_commands
+            .then(|| b.topic::<Float64MultiArray>(&name(COMMANDS)))
+            .transpose()?;
+        let joint_commands = params
+            .publish_joint_commands
+            .then(|| b.topic::<JointState>(&name(JOINT_COMMANDS)))
+            .transpose()?;
+        let joint_states = params
+            .publish_joint_states
+            .then(|| b.topic::<JointState>(&name(JOINT_STATES)))
+            .transpose()?;
+        let trajectory = params
+            .publish_trajectory
+            .then(|| b.topic::<JointTrajectory>(&name(TRAJECTORY)))
+            .transpose()?;
+        let status = Some(b.topic::<StringMsg>(&name(STATUS))?);
+        let bag = BagOutputs {
+            recorder: b.start()?,
+            commands,
+            joint_commands,
+            joint_states,
+            trajectory,
+            status,
+        };
+        Ok((Some(bag), measured))
+    };
+    open().map_err(|source| NodeError::Record {
+        path: params.record.clone(),
+        source: Box::new(source),
+    })
 }

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::recording::RecordingHealth;
 use crate::control::{FaultCode, Phase, RejectReason, StatusSnapshot, TimingSummary};
 use crate::model::Network;
 
@@ -76,6 +77,10 @@ struct StatusJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     tracking_error: Option<f64>,
     last_error: Option<String>,
+    /// The bag being recorded (`record` parameter): messages written,
+    /// dropped, and the write error that stopped it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recording: Option<&'a RecordingHealth>,
     /// The last loop-timing warning (watchdog), kept apart from `last_error`
     /// so a late tick never hides why a command was refused.
     loop_warning: Option<String>,
@@ -189,6 +194,7 @@ pub fn status_json(
     joints: &[String],
     node: &NodeStatus,
     wall_epoch: f64,
+    recording: Option<&RecordingHealth>,
 ) -> String {
     let name = |i: u16| motif_name(names, i);
     let fault_detail = snap.fault_joint.map(|(j, e)| {
@@ -218,6 +224,7 @@ pub fn status_json(
         fault_detail,
         tracking_error: snap.tracking_error,
         last_error: node.last_error.clone(),
+        recording,
         loop_warning: node.loop_warning.clone(),
         last_command: node.last_command(),
         recent_commands: node.recent.iter().collect(),

@@ -5,6 +5,7 @@
 //! `r2r_backend.rs` (feature `ros-r2r`, rcl) are the two backends behind it.
 //! See `docs/ros_transport.md` for names, QoS and the interop test.
 
+pub mod bag;
 pub mod error;
 pub mod msgs;
 pub mod node;

@@ -18,6 +18,29 @@ pub trait RosMessage:
 {
     const PACKAGE: &'static str;
     const NAME: &'static str;
+    /// The `.msg` file's fields (no comments or constants), what a bag's
+    /// `ros2msg` schema carries.
+    const DEFINITION: &'static str;
+
+    /// The message types this one's fields use, depth first, each once:
+    /// `(package/Name, definition)`.
+    fn uses(_out: &mut Vec<(String, &'static str)>) {}
+
+    /// The `ros2msg` schema rosbag2 writes into an MCAP file: the definition,
+    /// then each type it uses after a line of 80 `=` and `MSG: package/Name`.
+    fn ros2msg_schema() -> String {
+        let mut used = Vec::new();
+        Self::uses(&mut used);
+        let mut s = Self::DEFINITION.to_string();
+        for (name, def) in used {
+            s.push_str(&"=".repeat(80));
+            s.push_str("\nMSG: ");
+            s.push_str(&name);
+            s.push('\n');
+            s.push_str(def);
+        }
+        s
+    }
 
     fn ros_type_name() -> String {
         format!("{}/msg/{}", Self::PACKAGE, Self::NAME)
@@ -39,10 +62,21 @@ pub trait BackendMessage {}
 impl<T> BackendMessage for T {}
 
 macro_rules! ros_message {
-    ($ty:ty, $pkg:literal, $name:literal) => {
+    ($ty:ty, $pkg:literal, $name:literal, $def:literal $(, $dep:ty)*) => {
         impl RosMessage for $ty {
             const PACKAGE: &'static str = $pkg;
             const NAME: &'static str = $name;
+            const DEFINITION: &'static str = $def;
+
+            fn uses(_out: &mut Vec<(String, &'static str)>) {
+                $(
+                    let name = format!("{}/{}", <$dep>::PACKAGE, <$dep>::NAME);
+                    if !_out.iter().any(|(n, _)| *n == name) {
+                        _out.push((name, <$dep>::DEFINITION));
+                        <$dep>::uses(_out);
+                    }
+                )*
+            }
         }
     };
 }
@@ -75,7 +109,12 @@ impl From<std::time::SystemTime> for Time {
     }
 }
 
-ros_message!(Time, "builtin_interfaces", "Time");
+ros_message!(
+    Time,
+    "builtin_interfaces",
+    "Time",
+    "int32 sec\nuint32 nanosec\n"
+);
 
 /// `builtin_interfaces/Duration`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +133,12 @@ impl Duration {
     }
 }
 
-ros_message!(Duration, "builtin_interfaces", "Duration");
+ros_message!(
+    Duration,
+    "builtin_interfaces",
+    "Duration",
+    "int32 sec\nuint32 nanosec\n"
+);
 
 /// `std_msgs/Header` (ROS 2: no `seq`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +147,13 @@ pub struct Header {
     pub frame_id: String,
 }
 
-ros_message!(Header, "std_msgs", "Header");
+ros_message!(
+    Header,
+    "std_msgs",
+    "Header",
+    "builtin_interfaces/Time stamp\nstring frame_id\n",
+    Time
+);
 
 /// `diagnostic_msgs/KeyValue`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +162,12 @@ pub struct KeyValue {
     pub value: String,
 }
 
-ros_message!(KeyValue, "diagnostic_msgs", "KeyValue");
+ros_message!(
+    KeyValue,
+    "diagnostic_msgs",
+    "KeyValue",
+    "string key\nstring value\n"
+);
 
 /// `diagnostic_msgs/DiagnosticStatus`; `level` is one of the `LEVEL_*` constants.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +186,7 @@ impl DiagnosticStatus {
     pub const ERROR: u8 = 2;
 }
 
-ros_message!(DiagnosticStatus, "diagnostic_msgs", "DiagnosticStatus");
+ros_message!(DiagnosticStatus, "diagnostic_msgs", "DiagnosticStatus", "byte level\nstring name\nstring message\nstring hardware_id\ndiagnostic_msgs/KeyValue[] values\n", KeyValue);
 
 /// `diagnostic_msgs/DiagnosticArray`, what `/diagnostics` carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,7 +195,14 @@ pub struct DiagnosticArray {
     pub status: Vec<DiagnosticStatus>,
 }
 
-ros_message!(DiagnosticArray, "diagnostic_msgs", "DiagnosticArray");
+ros_message!(
+    DiagnosticArray,
+    "diagnostic_msgs",
+    "DiagnosticArray",
+    "std_msgs/Header header\ndiagnostic_msgs/DiagnosticStatus[] status\n",
+    Header,
+    DiagnosticStatus
+);
 
 /// `std_msgs/String`. Named `StringMsg` so it does not shadow `String`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,7 +216,7 @@ impl StringMsg {
     }
 }
 
-ros_message!(StringMsg, "std_msgs", "String");
+ros_message!(StringMsg, "std_msgs", "String", "string data\n");
 
 /// `std_msgs/MultiArrayDimension`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +226,12 @@ pub struct MultiArrayDimension {
     pub stride: u32,
 }
 
-ros_message!(MultiArrayDimension, "std_msgs", "MultiArrayDimension");
+ros_message!(
+    MultiArrayDimension,
+    "std_msgs",
+    "MultiArrayDimension",
+    "string label\nuint32 size\nuint32 stride\n"
+);
 
 /// `std_msgs/MultiArrayLayout`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,7 +240,13 @@ pub struct MultiArrayLayout {
     pub data_offset: u32,
 }
 
-ros_message!(MultiArrayLayout, "std_msgs", "MultiArrayLayout");
+ros_message!(
+    MultiArrayLayout,
+    "std_msgs",
+    "MultiArrayLayout",
+    "std_msgs/MultiArrayDimension[] dim\nuint32 data_offset\n",
+    MultiArrayDimension
+);
 
 /// `std_msgs/Float64MultiArray`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -193,7 +266,13 @@ impl Float64MultiArray {
     }
 }
 
-ros_message!(Float64MultiArray, "std_msgs", "Float64MultiArray");
+ros_message!(
+    Float64MultiArray,
+    "std_msgs",
+    "Float64MultiArray",
+    "std_msgs/MultiArrayLayout layout\nfloat64[] data\n",
+    MultiArrayLayout
+);
 
 /// `sensor_msgs/JointState`. `velocity` and `effort` may be empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -205,7 +284,7 @@ pub struct JointState {
     pub effort: Vec<f64>,
 }
 
-ros_message!(JointState, "sensor_msgs", "JointState");
+ros_message!(JointState, "sensor_msgs", "JointState", "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n", Header);
 
 /// `trajectory_msgs/JointTrajectoryPoint`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -217,11 +296,7 @@ pub struct JointTrajectoryPoint {
     pub time_from_start: Duration,
 }
 
-ros_message!(
-    JointTrajectoryPoint,
-    "trajectory_msgs",
-    "JointTrajectoryPoint"
-);
+ros_message!(JointTrajectoryPoint, "trajectory_msgs", "JointTrajectoryPoint", "float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n", Duration);
 
 /// `trajectory_msgs/JointTrajectory`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -231,7 +306,14 @@ pub struct JointTrajectory {
     pub points: Vec<JointTrajectoryPoint>,
 }
 
-ros_message!(JointTrajectory, "trajectory_msgs", "JointTrajectory");
+ros_message!(
+    JointTrajectory,
+    "trajectory_msgs",
+    "JointTrajectory",
+    "std_msgs/Header header\nstring[] joint_names\ntrajectory_msgs/JointTrajectoryPoint[] points\n",
+    Header,
+    JointTrajectoryPoint
+);
 
 /// `rosgraph_msgs/Clock`: simulation time on `/clock` (`use_sim_time`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -239,7 +321,13 @@ pub struct Clock {
     pub clock: Time,
 }
 
-ros_message!(Clock, "rosgraph_msgs", "Clock");
+ros_message!(
+    Clock,
+    "rosgraph_msgs",
+    "Clock",
+    "builtin_interfaces/Time clock\n",
+    Time
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod eval;
 pub mod fit;
 pub mod generators;
+pub mod import;
 pub mod prep;
 pub mod readout;
 pub mod report;
