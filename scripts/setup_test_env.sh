@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare what the interop tests need: a Python venv with Cyclone DDS (an
 # independent DDS implementation), Ruckig and MuJoCo (independent motion and
-# physics references), rosbags (an independent bag reader and writer), and
+# physics references), rosbags (an independent bag reader and writer),
+# websockets (a Foxglove WebSocket protocol client of our own), and
 # `ip`/`unshare` to run peers on a private loopback. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +39,8 @@ fi
 if ! .venv/bin/python -c 'import rosbags.highlevel' >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check 'rosbags>=0.10,<1'
 fi
-.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags")), "python", sys.version.split()[0])'
+# The live view's test client (tests/live_view.rs, tests/peer/foxglove_client.py).
+if ! .venv/bin/python -c 'import websockets.sync.client' >/dev/null 2>&1; then
+    .venv/bin/pip install --quiet --disable-pip-version-check 'websockets>=13,<18'
+fi
+.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags", "websockets")), "python", sys.version.split()[0])'

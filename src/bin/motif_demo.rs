@@ -13,7 +13,10 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use crossbeam_channel::RecvTimeoutError;
 use motif::control::{LimitMeter, LoopInput, Phase};
-use motif::node::{start_loop, JointStateMap, LoopEnds, NodeError, Params, RecorderBuilder, Setup};
+use motif::node::{
+    start_loop, JointStateMap, LiveFrame, LiveView, LiveViewSetup, LoopEnds, NodeError, Params,
+    RecorderBuilder, Setup,
+};
 use motif::plots::{self, Track};
 use motif::robot::{Kinematics, SimArm, SimConfig};
 use motif::ros::msgs::{Float64MultiArray, Header, JointState, Time};
@@ -59,6 +62,10 @@ struct Cli {
     /// directory, under the node's topic names.
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Serve a Foxglove WebSocket live view on HOST:PORT while the demo runs
+    /// (docs/live_view.md); the same as `-p live_view:=HOST:PORT`.
+    #[arg(long, value_name = "HOST:PORT")]
+    live_view: Option<String>,
 }
 
 /// One tick as the arm saw it.
@@ -136,6 +143,19 @@ fn run(cli: Cli) -> Result<()> {
         })
         .transpose()
         .context("--record")?;
+    let live_addr = cli.live_view.clone().unwrap_or(params.live_view.clone());
+    let live = (!live_addr.trim().is_empty())
+        .then(|| {
+            let setup = LiveViewSetup {
+                arm: sim.arm(),
+                joint_names: &joints,
+                motif_names: &names,
+                server_name: "motif_demo",
+            };
+            LiveView::start(live_addr.trim(), &setup)
+        })
+        .transpose()
+        .context("--live-view")?;
     let epoch = std::time::SystemTime::now();
     let (handle, ends) = start_loop(controller, params.loop_config())?;
     let LoopEnds {
@@ -172,9 +192,19 @@ fn run(cli: Cli) -> Result<()> {
             position: sim.joint_positions().to_vec(),
             ..JointState::default()
         };
-        let _ = measured_tx.try_send(joint_map.map(&measured)?);
+        // In the controller's joint order, as the live view takes it.
+        let in_order = joint_map.map(&measured)?;
+        let _ = measured_tx.try_send(in_order);
         if !s.is_command() {
             continue;
+        }
+        if let Some(l) = &live {
+            let stamp = Time::from(epoch + Duration::from_secs_f64(s.t));
+            l.offer(LiveFrame::Commanded { stamp, sample: s });
+            l.offer(LiveFrame::measured(
+                stamp,
+                &in_order.position[..joints.len()],
+            ));
         }
         if let Some((rec, (commands, joint_commands, joint_states))) = &bag {
             let stamp = Time::from(epoch + Duration::from_secs_f64(s.t));

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use motif::control::wait_until;
+use motif::node::{LiveFrame, LiveView, LiveViewSetup};
 use motif::robot::{ArmModel, SimArm, SimConfig};
 use motif::ros::msgs::{Float64MultiArray, Header, JointState, Time};
 use motif::ros::{NodeSpec, QosSpec, TransportBuilder};
@@ -66,6 +67,10 @@ struct Args {
     /// new rosbag2 (MCAP) directory.
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Serve a Foxglove WebSocket live view of the arm on HOST:PORT
+    /// (docs/live_view.md).
+    #[arg(long, value_name = "HOST:PORT")]
+    live_view: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -118,6 +123,20 @@ fn main() -> anyhow::Result<()> {
         })
         .transpose()
         .context("--record")?;
+    let live = args
+        .live_view
+        .as_deref()
+        .map(|addr| {
+            let setup = LiveViewSetup {
+                arm: sim.arm(),
+                joint_names: &names,
+                motif_names: &[],
+                server_name: &args.node,
+            };
+            LiveView::start(addr, &setup)
+        })
+        .transpose()
+        .context("--live-view")?;
     let transport = builder.spawn().context("starting the ROS transport")?;
 
     let publish_every = ((args.rate / args.publish_rate).round() as u64).max(1);
@@ -170,6 +189,9 @@ fn main() -> anyhow::Result<()> {
                 velocity: sim.joint_velocities().to_vec(),
                 effort: sim.joint_efforts().to_vec(),
             };
+            if let Some(l) = &live {
+                l.offer(LiveFrame::measured(msg.header.stamp, &msg.position));
+            }
             if let Some((rec, (_, joint_states))) = &bag {
                 rec.record(*joint_states, &msg, msg.header.stamp);
             }

@@ -165,6 +165,8 @@ pub struct Controller {
     published: Option<(Phase, Option<u16>)>,
     ticks: u64,
     network_steps: u64,
+    /// See [`Sample::prep_residual`]; set by the network step.
+    prep_residual: Option<f32>,
     fault: Option<Trip>,
     faults: u64,
     limited_ticks: u64,
@@ -279,6 +281,7 @@ impl Controller {
             published: None,
             ticks: 0,
             network_steps: 0,
+            prep_residual: None,
             fault: None,
             faults: 0,
             limited_ticks: 0,
@@ -564,6 +567,7 @@ impl Controller {
             acceleration: s.acceleration,
             phase: label.0,
             motif: label.1,
+            prep_residual: self.prep_residual.filter(|_| label.0 == Phase::Preparing),
         }
     }
 
@@ -603,6 +607,10 @@ impl Controller {
                 let g = smoothstep((self.k + 1) as f32 / p.gate_steps.max(1) as f32);
                 self.state
                     .step_blend(&self.net, p.from, usize::from(motif), p.alpha, g);
+                self.prep_residual = Some(
+                    self.state
+                        .distance_to(&self.net.motifs[usize::from(motif)].x_init),
+                );
                 let decay = 1.0 - f64::from(p.alpha * g);
                 self.offset.iter_mut().for_each(|o| *o *= decay);
                 self.k += 1;

@@ -23,6 +23,9 @@ pub struct Sample {
     pub phase: Phase,
     /// Index of the motif being prepared for or executed.
     pub motif: Option<u16>,
+    /// While preparing: the distance of the network state from the motif's
+    /// initial state, relative to that state's norm (`‖x − x*‖ / ‖x*‖`).
+    pub prep_residual: Option<f32>,
 }
 
 impl Sample {

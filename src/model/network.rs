@@ -283,6 +283,23 @@ impl State {
         self.x.assign(&x);
     }
 
+    /// `‖x − target‖ / ‖target‖`, allocation-free (a zero target gives the
+    /// absolute distance).
+    pub fn distance_to(&self, target: &Array1<f32>) -> f32 {
+        let (d, t) = self
+            .x
+            .iter()
+            .zip(target)
+            .fold((0.0f32, 0.0f32), |(d, t), (x, y)| {
+                (d + (x - y) * (x - y), t + y * y)
+            });
+        if t > 0.0 {
+            (d / t).sqrt()
+        } else {
+            d.sqrt()
+        }
+    }
+
     /// One Euler step of motif `m`: `x ← x + α(−x + J r + drive_m)`, `r = tanh(x)`.
     pub fn step_motif(&mut self, net: &Network, m: usize) {
         let alpha = net.alpha();

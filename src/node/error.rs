@@ -38,4 +38,6 @@ pub enum NodeError {
     },
     #[error("ROS transport")]
     Ros(#[from] RosError),
+    #[error(transparent)]
+    LiveView(#[from] super::live_view::LiveViewError),
 }

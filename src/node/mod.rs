@@ -18,6 +18,7 @@
 
 pub mod diagnostics;
 pub mod error;
+pub mod live_view;
 pub mod measured;
 pub mod outputs;
 pub mod params;
@@ -27,6 +28,7 @@ pub mod setup;
 pub mod status;
 
 pub use error::NodeError;
+pub use live_view::{LiveFrame, LiveView, LiveViewError, LiveViewSetup};
 pub use measured::{JointStateMap, MeasuredError};
 pub use outputs::{Outputs, StampClock};
 pub use params::Params;

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Sender, TrySendError};
 
+use super::live_view::{LiveFrame, LiveView};
 use super::recording::{BagTopic, Recorder};
 use crate::control::Sample;
 use crate::ros::msgs::{
@@ -60,6 +61,8 @@ pub struct Outputs {
     pub dropped: u64,
     /// The recording, when the `record` parameter names a bag.
     pub bag: Option<BagOutputs>,
+    /// The live view, when the `live_view` parameter names an address.
+    pub live: Option<LiveView>,
 }
 
 /// The bag topics of the enabled outputs (same names as on the wire).
@@ -99,6 +102,9 @@ impl Outputs {
             return;
         }
         let stamp = self.clock.stamp(s.t);
+        if let Some(l) = &self.live {
+            l.offer(LiveFrame::Commanded { stamp, sample: *s });
+        }
         let bag = self.bag.as_ref();
         offer(
             &self.commands,
@@ -145,6 +151,9 @@ impl Outputs {
 
     /// Publishes a status document stamped `stamp`.
     pub fn status(&self, json: String, stamp: Time) {
+        if let Some(l) = &self.live {
+            l.offer(LiveFrame::Status(json.clone()));
+        }
         let msg = StringMsg::new(json);
         if let Some(b) = &self.bag {
             if let Some(topic) = b.status {
@@ -201,6 +210,7 @@ mod tests {
             acceleration: [0.0; MAX_JOINTS],
             phase: Phase::Executing,
             motif: Some(0),
+            prep_residual: None,
         };
         s.position[0] = 1.0;
         s.velocity[0] = 2.0;

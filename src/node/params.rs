@@ -84,6 +84,9 @@ pub struct Params {
     /// Record the node's outputs and the measured joint states to this new
     /// rosbag2 (MCAP) directory; empty = no recording.
     pub record: PathBuf,
+    /// Serve a Foxglove WebSocket live view on this `HOST:PORT`
+    /// (`docs/live_view.md`); empty = off.
+    pub live_view: String,
 }
 
 impl Default for Params {
@@ -121,6 +124,7 @@ impl Default for Params {
             lock_memory: true,
             cpu_affinity: -1,
             record: PathBuf::new(),
+            live_view: String::new(),
         }
     }
 }

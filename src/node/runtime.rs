@@ -13,6 +13,7 @@ use crossbeam_channel::{never, select};
 use super::{
     diagnostics::{diagnostics, DiagnosticsContext, Seen},
     error::NodeError,
+    live_view::{LiveFrame, LiveView, LiveViewSetup},
     measured::JointStateMap,
     outputs::{BagOutputs, Outputs, StampClock},
     recording::{BagTopic, RecorderBuilder},
@@ -139,6 +140,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         period,
         dropped: 0,
         bag,
+        live: open_live_view(&params, &arm, &names, &motif_names)?,
     };
     let joint_state_rx = joint_state_rx.unwrap_or_else(never);
     let clock_rx = clock_rx.unwrap_or_else(never);
@@ -235,8 +237,17 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
                         b.recorder.record(topic, &msg, Time::now());
                     }
                     match joint_map.map(&msg) {
-                        // Full: the loop has a newer one waiting; dropping is fine.
-                        Ok(m) => { let _ = measured_tx.try_send(m); }
+                        Ok(m) => {
+                            if let Some(l) = &out.live {
+                                l.offer(LiveFrame::Measured {
+                                    stamp: msg.header.stamp,
+                                    len: names.len(),
+                                    position: m.position,
+                                });
+                            }
+                            // Full: the loop has a newer one waiting; dropping is fine.
+                            let _ = measured_tx.try_send(m);
+                        }
                         Err(e) => {
                             bad_joint_states += 1;
                             if throttled(bad_joint_states) {
@@ -332,6 +343,25 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         "timing: {}; transport {:?}; {} outbound samples dropped",
         report.timing, counters, out.dropped
     ))
+}
+
+/// The live view the `live_view` parameter asks for.
+fn open_live_view(
+    params: &super::Params,
+    arm: &crate::robot::ArmModel,
+    joint_names: &[String],
+    motif_names: &[String],
+) -> Result<Option<LiveView>, NodeError> {
+    if params.live_view.trim().is_empty() {
+        return Ok(None);
+    }
+    let setup = LiveViewSetup {
+        arm,
+        joint_names,
+        motif_names,
+        server_name: NODE_NAME,
+    };
+    Ok(Some(LiveView::start(params.live_view.trim(), &setup)?))
 }
 
 /// The recording the `record` parameter asks for: a bag with the enabled

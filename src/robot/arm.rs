@@ -113,6 +113,7 @@ pub struct ArmModel {
     names: Vec<String>,
     tip_link: String,
     robot: urdf_rs::Robot,
+    text: String,
 }
 
 impl ArmModel {
@@ -184,7 +185,13 @@ impl ArmModel {
             names,
             tip_link,
             robot,
+            text: text.to_string(),
         })
+    }
+
+    /// The URDF text, as published on `robot_description`.
+    pub fn urdf_text(&self) -> &str {
+        &self.text
     }
 
     /// The robot name from the URDF.
