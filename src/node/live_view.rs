@@ -56,6 +56,8 @@ pub enum LiveViewError {
 
 /// What the viewer is shown; `Copy` apart from the status text, which the
 /// non-real-time side has already made.
+// Unboxed on purpose: boxing the large variants would allocate per sample.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum LiveFrame {
     Commanded {
