@@ -3,6 +3,7 @@ for the URDF (so RViz can show the arm).
 
     ros2 launch launch/motif_controller.launch.py
     ros2 launch launch/motif_controller.launch.py params_file:=my.yaml publish_joint_states:=true
+    ros2 launch launch/motif_controller.launch.py namespace:=/left_arm   # one of several arms
 
 The launch file runs the binary by path: MOTIF_CONTROLLER_BIN if set, else
 the one a colcon build installed next to this file's share directory
@@ -43,6 +44,9 @@ def generate_launch_description():
             "publish_joint_states", default_value="false",
             description="publish /joint_states from the commands (no robot / simulator running)"),
         DeclareLaunchArgument("library", default_value=os.path.join(ROOT, "models", "default")),
+        DeclareLaunchArgument(
+            "namespace", default_value="/",
+            description="ROS namespace of the controller and its topics (one per arm)"),
         ExecuteProcess(
             cmd=[binary, "--ros-args", "--params-file", params_file,
                  "-p", ["library:=", LaunchConfiguration("library")],
@@ -51,9 +55,11 @@ def generate_launch_description():
                  # Publishing /joint_states means there is no robot to wait for.
                  "-p", ["wait_for_joint_states:=", PythonExpression([
                      "'false' if '", LaunchConfiguration("publish_joint_states"),
-                     "' == 'true' else 'true'"])]],
+                     "' == 'true' else 'true'"])],
+                 "-r", ["__ns:=", LaunchConfiguration("namespace")]],
             cwd=ROOT, output="screen", sigterm_timeout="5"),
         Node(
             package="robot_state_publisher", executable="robot_state_publisher",
+            namespace=LaunchConfiguration("namespace"),
             parameters=[{"robot_description": robot_description}], output="screen"),
     ])

@@ -9,9 +9,14 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{bail, Context, Result};
-use motif::node::{self, NodeError, Params, Setup};
+use motif::node::{self, params::NODE_NAME, NodeError, Params, Setup};
+use motif::ros::NodeSpec;
 
-const USAGE: &str = "usage: motif_controller [--ros-args] [--params-file FILE] [-p name:=value]...
+const USAGE: &str =
+    "usage: motif_controller [--ros-args] [--params-file FILE] [-p name:=value]... [-r from:=to]...
+
+Remapping (-r): __ns:=/left_arm (namespace), __node:=name (node name),
+from:=to (a topic; relative names resolve in the namespace).
 
 Parameters (see config/motif_controller.yaml): library, urdf, joint_limits,
 joint_names, loop_rate_hz, preparation_tau, spin_us, status_rate_hz,
@@ -26,12 +31,14 @@ parameters (read-only: the node reads them at start-up).";
 struct Args {
     params_file: Option<PathBuf>,
     overrides: Vec<String>,
+    remaps: Vec<String>,
 }
 
 fn parse_args() -> Result<Option<Args>> {
     let mut args = Args {
         params_file: None,
         overrides: Vec::new(),
+        remaps: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -45,14 +52,7 @@ fn parse_args() -> Result<Option<Args>> {
             "-p" | "--param" => args
                 .overrides
                 .push(it.next().context("-p needs name:=value")?),
-            "-r" | "--remap" => {
-                let r = it.next().context("-r needs from:=to")?;
-                // Launch adds `__node:=` / `__ns:=`; renaming is not supported, so
-                // only accept the names we already use.
-                if r != "__node:=motif_controller" && r != "__ns:=/" {
-                    bail!("remapping `{r}` is not supported");
-                }
-            }
+            "-r" | "--remap" => args.remaps.push(it.next().context("-r needs from:=to")?),
             other if other.starts_with("--params-file=") => {
                 args.params_file = Some(other.trim_start_matches("--params-file=").into())
             }
@@ -79,11 +79,18 @@ fn run() -> Result<()> {
         println!("{USAGE}");
         return Ok(());
     };
-    let params =
-        Params::load(args.params_file.as_deref(), &args.overrides).map_err(NodeError::Params)?;
+    let spec = NodeSpec::new(NODE_NAME)
+        .with_remap_rules(&args.remaps)
+        .context("--ros-args -r")?;
+    let params = Params::load_for(
+        &spec.fully_qualified_name()?,
+        args.params_file.as_deref(),
+        &args.overrides,
+    )
+    .map_err(NodeError::Params)?;
     let setup = Setup::new(params)?;
     let shutdown = motif::shutdown::on_sigint_or_sigterm().context("installing signal handlers")?;
-    let summary = node::run(setup, &shutdown)?;
+    let summary = node::run(setup, spec, &shutdown)?;
     tracing::info!("{summary}");
     eprintln!("motif_controller: {summary}");
     Ok(())

@@ -52,9 +52,13 @@ struct Args {
     no_gravity_compensation: bool,
     #[arg(long, default_value = "sim_arm")]
     node: String,
-    #[arg(long, default_value = "/forward_position_controller/commands")]
+    /// ROS namespace of the node; the relative topic names below resolve in
+    /// it (e.g. `/left_arm`, beside a controller run with `-r __ns:=/left_arm`).
+    #[arg(long, default_value = "/")]
+    namespace: String,
+    #[arg(long, default_value = "forward_position_controller/commands")]
     command_topic: String,
-    #[arg(long, default_value = "/joint_states")]
+    #[arg(long, default_value = "joint_states")]
     joint_states_topic: String,
     /// frame_id of the published JointState headers.
     #[arg(long, default_value = "")]
@@ -105,7 +109,8 @@ fn main() -> anyhow::Result<()> {
 
     let stop = motif::shutdown::on_sigint_or_sigterm().context("installing signal handlers")?;
 
-    let mut builder = TransportBuilder::new(NodeSpec::new(&args.node));
+    let spec = NodeSpec::new(&args.node).with_namespace(&args.namespace);
+    let mut builder = TransportBuilder::new(spec.clone());
     let cmd_rx =
         builder.subscribe::<Float64MultiArray>(&args.command_topic, QosSpec::DEFAULT, 64)?;
     let js_tx = builder.publish::<JointState>(&args.joint_states_topic, QosSpec::DEFAULT, 16)?;
@@ -114,7 +119,7 @@ fn main() -> anyhow::Result<()> {
         .as_deref()
         .map(|dir| -> anyhow::Result<_> {
             let mut b = motif::node::RecorderBuilder::create(dir)?;
-            let name = |t: &str| NodeSpec::new(&args.node).resolve_topic(t);
+            let name = |t: &str| spec.resolve_topic(t);
             let topics = (
                 b.topic::<Float64MultiArray>(&name(&args.command_topic)?)?,
                 b.topic::<JointState>(&name(&args.joint_states_topic)?)?,
@@ -148,8 +153,8 @@ fn main() -> anyhow::Result<()> {
         publish_rate = args.rate / publish_every as f64,
         realtime,
         "sim_arm running: in {}, out {}",
-        args.command_topic,
-        args.joint_states_topic
+        spec.resolve_topic(&args.command_topic)?,
+        spec.resolve_topic(&args.joint_states_topic)?
     );
 
     let period = Duration::from_secs_f64(1.0 / args.rate);

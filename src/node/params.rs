@@ -114,7 +114,7 @@ impl Default for Params {
             stall_timeout: 0.5,
             max_command_bytes: DEFAULT_MAX_COMMAND_BYTES,
             autostart: String::new(),
-            joint_states_topic: "/joint_states".into(),
+            joint_states_topic: "joint_states".into(),
             wait_for_joint_states: true,
             path_tolerance: vec![DEFAULT_PATH_TOLERANCE],
             path_tolerance_window: 0.1,
@@ -191,8 +191,18 @@ impl Params {
 
     /// Defaults, then `file` (if any), then `overrides` (`name:=value`, value in YAML syntax).
     pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self, ControlError> {
+        Self::load_for(&format!("/{NODE_NAME}"), file, overrides)
+    }
+
+    /// As [`Params::load`] for the node `node` (fully qualified, e.g.
+    /// `/left_arm/motif_controller`): its section of the file applies too.
+    pub fn load_for(
+        node: &str,
+        file: Option<&Path>,
+        overrides: &[String],
+    ) -> Result<Self, ControlError> {
         let mut map = match file {
-            Some(path) => read_params_file(path)?,
+            Some(path) => read_params_file(path, node)?,
             None => Mapping::new(),
         };
         for arg in overrides {
@@ -348,7 +358,7 @@ impl Params {
 }
 
 /// The `ros__parameters` of our node (or of the `/**` wildcard) in a ROS 2 params file.
-fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
+fn read_params_file(path: &Path, node: &str) -> Result<Mapping, ControlError> {
     let text = std::fs::read_to_string(path).map_err(|source| ControlError::Io {
         path: path.to_path_buf(),
         source,
@@ -363,8 +373,15 @@ fn read_params_file(path: &Path) -> Result<Mapping, ControlError> {
     };
     let mut merged = Mapping::new();
     let mut found = false;
-    // `/**` applies to every node; our own section wins over it.
-    for key in ["/**", NODE_NAME, &format!("/{NODE_NAME}")] {
+    // `/**` applies to every node; our own section wins over it, and the
+    // section of the node's own (renamed, namespaced) name wins over that.
+    let bare = node.trim_start_matches('/');
+    let ours = format!("/{NODE_NAME}");
+    let mut keys = vec!["/**", NODE_NAME, &ours];
+    if bare != NODE_NAME {
+        keys.extend([bare, node]);
+    }
+    for key in keys {
         let Some(section) = root.get(key) else {
             continue;
         };

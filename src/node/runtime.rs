@@ -31,11 +31,13 @@ use crate::{
     },
 };
 
-const NODE_NAME: &str = "motif_controller";
-const COMMANDS: &str = "/forward_position_controller/commands";
+// Relative, as ROS nodes name them: in the root namespace these are
+// `/forward_position_controller/commands` …; under `-r __ns:=/left_arm`
+// they move with the node (docs/running.md, "More than one arm").
+const COMMANDS: &str = "forward_position_controller/commands";
 const JOINT_COMMANDS: &str = "~/joint_commands";
-const JOINT_STATES: &str = "/joint_states";
-const TRAJECTORY: &str = "/joint_trajectory_controller/joint_trajectory";
+const JOINT_STATES: &str = "joint_states";
+const TRAJECTORY: &str = "joint_trajectory_controller/joint_trajectory";
 const STATUS: &str = "~/status";
 
 /// How often `/diagnostics` is published (the ROS convention, as
@@ -45,8 +47,9 @@ const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
 /// Runs the node until `shutdown` is set, then holds the last posture,
 /// publishes the final samples and status, and returns the timing line
 /// (`timing: wake-up lateness p50 … µs p99 … µs …; N overruns; …`, which
-/// tools read).
-pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
+/// tools read). `spec` names the node: `NodeSpec::new("motif_controller")`
+/// with the command line's remapping rules.
+pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String, NodeError> {
     let Setup {
         params,
         library,
@@ -69,7 +72,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
 
     // Declared as ROS parameters, so `ros2 param get` shows what the node runs with.
     let ros_params = parameters_of(&params)?;
-    let mut b = TransportBuilder::new(NodeSpec::new(NODE_NAME).with_parameters(ros_params));
+    let mut b = TransportBuilder::new(spec.clone().with_parameters(ros_params));
     let sample_cap = 64;
     let commands = params
         .publish_commands
@@ -101,7 +104,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         .use_sim_time
         .then(|| b.subscribe::<Clock>("/clock", QosSpec::DEFAULT, 16))
         .transpose()?;
-    let (bag, measured_topic) = open_bag(&params)?;
+    let (bag, measured_topic) = open_bag(&params, &spec)?;
     let transport = b.spawn()?;
     motifs_tx
         .send(StringMsg::new(motifs_json(&library.network)))
@@ -140,7 +143,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
         period,
         dropped: 0,
         bag,
-        live: open_live_view(&params, &arm, &names, &motif_names)?,
+        live: open_live_view(&params, &spec, &arm, &names, &motif_names)?,
     };
     let joint_state_rx = joint_state_rx.unwrap_or_else(never);
     let clock_rx = clock_rx.unwrap_or_else(never);
@@ -186,7 +189,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
 
     let library_name = params.library.display().to_string();
     let diag_ctx = DiagnosticsContext {
-        node: NODE_NAME,
+        node: &spec.name,
         hardware_id: arm.name(),
         library: &library_name,
         motif_names: &motif_names,
@@ -348,6 +351,7 @@ pub fn run(setup: Setup, shutdown: &AtomicBool) -> Result<String, NodeError> {
 /// The live view the `live_view` parameter asks for.
 fn open_live_view(
     params: &super::Params,
+    spec: &NodeSpec,
     arm: &crate::robot::ArmModel,
     joint_names: &[String],
     motif_names: &[String],
@@ -359,7 +363,7 @@ fn open_live_view(
         arm,
         joint_names,
         motif_names,
-        server_name: NODE_NAME,
+        server_name: &spec.name,
     };
     Ok(Some(LiveView::start(params.live_view.trim(), &setup)?))
 }
@@ -368,11 +372,11 @@ fn open_live_view(
 /// outputs and the measured joint states, under their names on the wire.
 fn open_bag(
     params: &super::Params,
+    spec: &NodeSpec,
 ) -> Result<(Option<BagOutputs>, Option<BagTopic<JointState>>), NodeError> {
     if params.record.as_os_str().is_empty() {
         return Ok((None, None));
     }
-    let spec = NodeSpec::new(NODE_NAME);
     let open = || -> Result<_, crate::ros::bag::BagError> {
         let mut b = RecorderBuilder::create(&params.record)?;
         let name = |t: &str| spec.resolve_topic(t).unwrap_or_else(|_| t.to_string());

@@ -19,6 +19,9 @@ pub struct NodeSpec {
     /// the node actually runs with. The node reads its parameters once, at
     /// start-up; see [`crate::ros::params`].
     pub parameters: Vec<(String, ParamValue)>,
+    /// Topic remapping rules `(from, to)`, as `--ros-args -r from:=to`;
+    /// both sides are resolved like topics before they are compared.
+    pub remaps: Vec<(String, String)>,
 }
 
 impl NodeSpec {
@@ -28,7 +31,49 @@ impl NodeSpec {
             namespace: "/".into(),
             domain_id: None,
             parameters: Vec::new(),
+            remaps: Vec::new(),
         }
+    }
+
+    /// Applies `--ros-args -r` rules: `__node:=name` renames the node,
+    /// `__ns:=/ns` puts it in a namespace, `from:=to` remaps a topic.
+    /// Node-targeted rules (`node:from:=to`) are refused, not ignored.
+    pub fn with_remap_rules<S: AsRef<str>>(mut self, rules: &[S]) -> Result<Self, RosError> {
+        for rule in rules {
+            let rule = rule.as_ref();
+            let bad = |why: &'static str| invalid(rule, why);
+            let (from, to) = rule
+                .split_once(":=")
+                .ok_or_else(|| bad("expected from:=to"))?;
+            if from.contains(':') {
+                return Err(bad(
+                    "node-targeted rules (`node:from:=to`) are not supported",
+                ));
+            }
+            match from {
+                "__node" | "__name" => {
+                    check_token(rule, to)?;
+                    self.name = to.into();
+                }
+                "__ns" => {
+                    normalise_namespace(to)?;
+                    self.namespace = to.into();
+                }
+                _ if from.starts_with("__") => return Err(bad("unknown special rule")),
+                _ => self.remaps.push((from.into(), to.into())),
+            }
+        }
+        // Resolve now, so a bad rule fails at start-up with its text.
+        for (from, to) in &self.remaps {
+            self.expand(from)?;
+            self.expand(to)?;
+        }
+        Ok(self)
+    }
+
+    /// The node's fully qualified name, e.g. `/left_arm/motif_controller`.
+    pub fn fully_qualified_name(&self) -> Result<String, RosError> {
+        self.expand("~")
     }
 
     pub fn with_parameters(mut self, parameters: Vec<(String, ParamValue)>) -> Self {
@@ -64,10 +109,24 @@ impl NodeSpec {
     /// Fully qualified ROS name of a topic, with ROS 2 rules: `/x` is
     /// absolute, `~/x` is private to the node, anything else is relative to
     /// the namespace.
+    /// Remapping rules apply to the result, as in ROS 2.
     pub fn resolve_topic(&self, topic: &str) -> Result<String, RosError> {
+        let full = self.expand(topic)?;
+        for (from, to) in &self.remaps {
+            if self.expand(from)? == full {
+                return self.expand(to);
+            }
+        }
+        Ok(full)
+    }
+
+    /// Name expansion alone (`~` alone is the node's own name).
+    fn expand(&self, topic: &str) -> Result<String, RosError> {
         let ns = normalise_namespace(&self.namespace)?;
         check_token(&self.name, &self.name)?;
-        let full = if let Some(rest) = topic.strip_prefix("~/") {
+        let full = if topic == "~" {
+            format!("{}/{}", ns.trim_end_matches('/'), self.name)
+        } else if let Some(rest) = topic.strip_prefix("~/") {
             format!("{}/{}/{}", ns.trim_end_matches('/'), self.name, rest)
         } else if topic.starts_with('/') {
             topic.to_string()
@@ -196,6 +255,52 @@ mod tests {
             dds_topic_name(&spec.resolve_topic("/joint_states").unwrap()),
             "rt/joint_states"
         );
+    }
+
+    #[test]
+    fn remap_rules_rename_namespace_and_remap_as_ros2() {
+        let spec = NodeSpec::new("motif_controller")
+            .with_remap_rules(&[
+                "__ns:=/left_arm",
+                "__node:=ctl",
+                "joint_states:=measured",
+                "/forward_position_controller/commands:=/robot/cmd",
+            ])
+            .unwrap();
+        assert_eq!(spec.fully_qualified_name().unwrap(), "/left_arm/ctl");
+        assert_eq!(
+            spec.resolve_topic("~/status").unwrap(),
+            "/left_arm/ctl/status"
+        );
+        // Relative rules are expanded in the node's namespace before matching.
+        assert_eq!(
+            spec.resolve_topic("joint_states").unwrap(),
+            "/left_arm/measured"
+        );
+        assert_eq!(
+            spec.resolve_topic("/left_arm/joint_states").unwrap(),
+            "/left_arm/measured"
+        );
+        assert_eq!(
+            spec.resolve_topic("/forward_position_controller/commands")
+                .unwrap(),
+            "/robot/cmd"
+        );
+        // Absolute names outside the rules stay put.
+        assert_eq!(spec.resolve_topic("/diagnostics").unwrap(), "/diagnostics");
+        for bad in [
+            "x",
+            "__ns:=bad ns",
+            "__node:=a/b",
+            "n:a:=b",
+            "__log_level:=debug",
+            "a:=b c",
+        ] {
+            assert!(
+                NodeSpec::new("n").with_remap_rules(&[bad]).is_err(),
+                "{bad:?} accepted"
+            );
+        }
     }
 
     #[test]
