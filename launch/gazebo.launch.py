@@ -5,9 +5,10 @@ docs/gazebo.md for what was checked and what to verify on a ROS 2 machine.
 
 Needs ROS 2 (Jazzy) with ros_gz_sim, ros_gz_bridge, gz_ros2_control,
 robot_state_publisher, controller_manager, joint_state_broadcaster and
-position_controllers / joint_trajectory_controller. This repository is a Cargo
-package, not an ament package, so files are found relative to this launch file
-and motif_controller is started as a plain process.
+position_controllers / joint_trajectory_controller. Files are found relative
+to this launch file (the repository, or share/motif_controller of a colcon
+install), and motif_controller is started as a plain process: the installed
+lib/motif_controller/motif_controller, else target/release/motif_controller.
 
     ros2 launch launch/gazebo.launch.py
     ros2 launch launch/gazebo.launch.py controller:=trajectory gui:=false
@@ -36,7 +37,11 @@ URDF = REPO / "urdf" / "arm.ros2_control.urdf"
 CONTROLLERS = REPO / "config" / "ros2_controllers.yaml"
 # Written alongside the controller (another work item); referenced by path only.
 MOTIF_PARAMS = REPO / "config" / "motif_controller.yaml"
-MOTIF_BIN = REPO / "target" / "release" / "motif_controller"
+# colcon installs share/<pkg>/launch and lib/<pkg>/<exe> under one prefix.
+INSTALLED_BIN = REPO.parents[1] / "lib" / "motif_controller" / "motif_controller"
+MOTIF_BIN = (
+    INSTALLED_BIN if INSTALLED_BIN.is_file() else REPO / "target" / "release" / "motif_controller"
+)
 
 CONTROLLER_NAMES = {
     "forward": "forward_position_controller",

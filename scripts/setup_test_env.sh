@@ -39,8 +39,15 @@ fi
 if ! .venv/bin/python -c 'import rosbags.highlevel' >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check 'rosbags>=0.10,<1'
 fi
+# colcon, to build the package as ROS users do (scripts/colcon_check.sh);
+# colcon-ros-cargo drives cargo-ament-build, which colcon_check.sh installs.
+if ! .venv/bin/python -c 'import colcon_ros_cargo, colcon_package_selection' >/dev/null 2>&1; then
+    .venv/bin/pip install --quiet --disable-pip-version-check \
+        'colcon-core>=0.20,<1' 'colcon-cargo>=0.2,<1' 'colcon-ros-cargo>=0.2,<1' \
+        'colcon-package-selection>=0.2,<1'
+fi
 # The live view's test client (tests/live_view.rs, tests/peer/foxglove_client.py).
 if ! .venv/bin/python -c 'import websockets.sync.client' >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check 'websockets>=13,<18'
 fi
-.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags", "websockets")), "python", sys.version.split()[0])'
+.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags", "websockets", "colcon-core", "colcon-ros-cargo")), "python", sys.version.split()[0])'

@@ -29,3 +29,5 @@ if ! grep -q -e "needs a sourced ROS 2" -e "Source your ROS" <<<"$out"; then
 fi
 # The interop tests must not skip here: a missing peer is a failure.
 MOTIF_REQUIRE_INTEROP=1 cargo test --release
+# The package as colcon builds and installs it (no ROS install needed).
+scripts/colcon_check.sh
