@@ -4,7 +4,10 @@
 //! parses its arguments and installs the signal handlers.
 
 use std::{
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -27,7 +30,7 @@ use crate::{
         msgs::{
             Clock, DiagnosticArray, Float64MultiArray, JointState, JointTrajectory, StringMsg, Time,
         },
-        parameters_of, NodeSpec, QosSpec, RosError, TransportBuilder,
+        parameters_of, NodeSpec, ParamValue, QosSpec, RosError, TransportBuilder,
     },
 };
 
@@ -104,6 +107,19 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         .use_sim_time
         .then(|| b.subscribe::<Clock>("/clock", QosSpec::DEFAULT, 16))
         .transpose()?;
+    // `ros2 param set … speed` while running: checked like a `speed` command
+    // (the same bounds), then applied as one. The rest stay read-only.
+    let speed_check = parser.clone();
+    let live_rx = b.live_parameters(Arc::new(move |name, value| {
+        (name == "speed").then(|| {
+            let v = live_speed(value)?;
+            speed_check
+                .parse(&format!("speed {v}"))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }));
+    let mut speed_in_use = params.speed;
     let (bag, measured_topic) = open_bag(&params, &spec)?;
     let transport = b.spawn()?;
     motifs_tx
@@ -261,6 +277,18 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                     }
                 }
             }
+            recv(live_rx) -> change => {
+                if let Ok((name, value)) = change {
+                    // Checked already; the set at start-up repeats the value in use.
+                    if let (true, Ok(v)) = (name == "speed", live_speed(&value)) {
+                        if v != speed_in_use {
+                            speed_in_use = v;
+                            tracing::info!("parameter speed set to {v}");
+                            submit(&format!("speed {v}"), &mut node);
+                        }
+                    }
+                }
+            }
             recv(clock_rx) -> msg => {
                 if let Ok(c) = msg {
                     out.clock = StampClock::Sim(c.clock);
@@ -346,6 +374,15 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         "timing: {}; transport {:?}; {} outbound samples dropped",
         report.timing, counters, out.dropped
     ))
+}
+
+/// A `speed` parameter value (a double; an integer is taken as one).
+fn live_speed(value: &ParamValue) -> Result<f64, String> {
+    match value {
+        ParamValue::Double(v) => Ok(*v),
+        ParamValue::Integer(i) => Ok(*i as f64),
+        _ => Err("speed must be a number (a double)".into()),
+    }
 }
 
 /// The live view the `live_view` parameter asks for.

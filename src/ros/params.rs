@@ -4,9 +4,13 @@
 //! library, URDF and loop rate shape everything after), with the same parser
 //! on every backend (`node::Params`). The transport then declares the
 //! resulting values as ROS parameters so that `ros2 param list/get` show
-//! what the node runs with. A change made later through the parameter
-//! services would not reach the running controller, so it is refused where
-//! the backend allows it (ros2-client) and logged where it does not (r2r).
+//! what the node runs with. The few parameters the node can apply while it
+//! runs ([`LiveParameters`], e.g. `speed`) are checked and handed to it; a
+//! change to any other is refused with [`READ_ONLY_REASON`] where the
+//! backend allows it (ros2-client) and logged as not applied where it does
+//! not (r2r).
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -28,7 +32,43 @@ pub enum ParamValue {
 /// Why a parameter cannot be changed at run time; the text the parameter
 /// services return.
 pub const READ_ONLY_REASON: &str =
-    "motif_controller reads its parameters at start-up; restart the node with the new value";
+    "read-only: motif_controller reads this parameter at start-up; restart the node with the new value";
+
+/// Which parameters a `ros2 param set` may change while the node runs, and
+/// whether a value is acceptable (`Err` carries the reason the parameter
+/// service returns). Accepted changes arrive on the channel from
+/// [`crate::ros::TransportBuilder::live_parameters`].
+pub type LiveCheck = Arc<dyn Fn(&str, &ParamValue) -> Option<Result<(), String>> + Send + Sync>;
+
+/// The backends' end of the live parameters: the check, and where accepted
+/// changes go (a bounded channel; a full one refuses the change).
+#[derive(Clone)]
+pub struct LiveParameters {
+    pub check: LiveCheck,
+    pub changes: crossbeam_channel::Sender<(String, ParamValue)>,
+}
+
+impl LiveParameters {
+    /// The parameter services' answer to setting `name` to `value`, whose
+    /// start-up value was `declared`; an accepted change is sent on.
+    pub fn set(
+        &self,
+        name: &str,
+        value: &ParamValue,
+        declared: Option<&ParamValue>,
+    ) -> Result<(), String> {
+        match (self.check)(name, value) {
+            Some(Ok(())) => self
+                .changes
+                .try_send((name.to_string(), value.clone()))
+                .map_err(|_| "busy: too many parameter changes waiting; try again".to_string()),
+            Some(Err(reason)) => Err(reason),
+            // Setting a read-only parameter to the value in use is no change.
+            None if declared == Some(value) => Ok(()),
+            None => Err(READ_ONLY_REASON.to_string()),
+        }
+    }
+}
 
 /// One ROS parameter per field of a flat struct (e.g. `node::Params`), in
 /// field order. Paths become strings; an empty list becomes an empty string

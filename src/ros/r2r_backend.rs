@@ -42,7 +42,7 @@ use super::{
         MultiArrayLayout, RosMessage, StringMsg, Time,
     },
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
-    params::{ParamValue, READ_ONLY_REASON},
+    params::{LiveParameters, ParamValue, READ_ONLY_REASON},
     transport::{
         deliver, pump_outbound, BackendNode, Inbound, Outbound, OutboundPump, Publish, Pump,
         Routes, TransportStats,
@@ -70,6 +70,7 @@ pub(crate) type TransportNode = r2r::Node;
 pub(crate) fn run(routes: Routes) {
     let Routes {
         node: spec,
+        live,
         outbound,
         inbound,
         stats,
@@ -87,7 +88,7 @@ pub(crate) fn run(routes: Routes) {
             .into_iter()
             .map(|bind| bind(&mut node, Arc::clone(&stats)))
             .collect::<Result<Vec<_>, _>>()?;
-        tasks.extend(parameter_tasks(&mut node, &spec)?);
+        tasks.extend(parameter_tasks(&mut node, &spec, live)?);
         let quit = Arc::clone(&quit);
         let spin = std::thread::Builder::new()
             .name("ros-spin".into())
@@ -159,11 +160,13 @@ fn create_node(spec: &NodeSpec) -> Result<r2r::Node, RosError> {
 }
 
 /// Declares the node's parameters and serves `rcl_interfaces` parameter
-/// services. r2r accepts every set request, so a change is logged as not
-/// applied (see `params.rs`).
+/// services. r2r accepts every set request before we see it, so a change
+/// the node cannot apply is logged as not applied (see `params.rs`); a live
+/// one that passes the check is applied.
 fn parameter_tasks(
     node: &mut r2r::Node,
     spec: &NodeSpec,
+    live: Option<LiveParameters>,
 ) -> Result<Vec<BoxFuture<'static, ()>>, RosError> {
     {
         let mut params = node
@@ -179,13 +182,33 @@ fn parameter_tasks(
     let (server, events) = node
         .make_parameter_handler()
         .map_err(|e| RosError::backend("start parameter services", e))?;
+    let declared = spec.parameters.clone();
     let watch = events
-        .for_each(|(name, _value)| {
-            tracing::warn!("parameter {name} changed at run time, not applied: {READ_ONLY_REASON}");
+        .for_each(move |(name, value)| {
+            let start = declared.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+            let outcome = match (from_r2r(&value), &live) {
+                (Some(v), Some(l)) => l.set(&name, &v, start),
+                _ => Err(READ_ONLY_REASON.to_string()),
+            };
+            if let Err(reason) = outcome {
+                tracing::warn!("parameter {name} changed at run time, not applied: {reason}");
+            }
             futures::future::ready(())
         })
         .boxed();
     Ok(vec![server.boxed(), watch])
+}
+
+fn from_r2r(value: &ParameterValue) -> Option<ParamValue> {
+    Some(match value {
+        ParameterValue::Bool(b) => ParamValue::Bool(*b),
+        ParameterValue::Integer(i) => ParamValue::Integer(*i),
+        ParameterValue::Double(d) => ParamValue::Double(*d),
+        ParameterValue::String(s) => ParamValue::String(s.clone()),
+        ParameterValue::StringArray(a) => ParamValue::StringArray(a.clone()),
+        ParameterValue::DoubleArray(a) => ParamValue::DoubleArray(a.clone()),
+        _ => return None,
+    })
 }
 
 fn to_r2r(value: &ParamValue) -> ParameterValue {

@@ -15,7 +15,7 @@ use super::{
     error::RosError,
     msgs::RosMessage,
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
-    params::{ParamValue, READ_ONLY_REASON},
+    params::{LiveParameters, ParamValue, READ_ONLY_REASON},
     transport::{
         deliver, pump_outbound, receive_failed, BackendNode, Inbound, Outbound, OutboundPump,
         Publish, Pump, Routes, TransportStats,
@@ -29,6 +29,7 @@ pub(crate) type TransportNode = RosNode;
 pub(crate) fn run(routes: Routes) {
     let Routes {
         node: spec,
+        live,
         outbound,
         inbound,
         stats,
@@ -36,7 +37,7 @@ pub(crate) fn run(routes: Routes) {
         ready,
     } = routes;
     let setup = (|| {
-        let mut node = RosNode::new(spec)?;
+        let mut node = RosNode::new(spec, live)?;
         let pumps = outbound
             .into_iter()
             .map(|bind| bind(&mut node, Arc::clone(&stats)))
@@ -132,7 +133,7 @@ impl<M: RosMessage> Publish<M> for Publisher<M> {
     }
 }
 
-fn node_options(parameters: &[(String, ParamValue)]) -> NodeOptions {
+fn node_options(parameters: &[(String, ParamValue)], live: Option<LiveParameters>) -> NodeOptions {
     let declared: Vec<(String, ParameterValue)> = parameters
         .iter()
         .map(|(n, v)| (n.clone(), to_ros2_client(v)))
@@ -141,15 +142,34 @@ fn node_options(parameters: &[(String, ParamValue)]) -> NodeOptions {
     for (name, value) in &declared {
         options = options.declare_parameter(name, value.clone());
     }
-    // Parameters are read once at start-up (see `params.rs`): a change through
-    // the services would be shown but never used, so only the value the node
-    // runs with validates (the store checks the declared values too).
-    options.parameter_validator(Box::new(
-        move |name: &str, value: &ParameterValue| match declared.iter().find(|(n, _)| n == name) {
-            Some((_, current)) if current == value => Ok(()),
-            _ => Err(READ_ONLY_REASON.to_string()),
-        },
-    ))
+    // Most parameters are read once at start-up (see `params.rs`): a change
+    // through the services would be shown but never used, so only the value
+    // the node runs with validates, unless the node applies the parameter
+    // live. The validator runs for the declared values too, at creation (the
+    // node ignores a live "change" to the value it already runs with).
+    let start_values: Vec<(String, ParamValue)> = parameters.to_vec();
+    let validate = move |name: &str, value: &ParameterValue| -> Result<(), String> {
+        let declared = start_values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        let value = from_ros2_client(value).ok_or_else(|| READ_ONLY_REASON.to_string())?;
+        match &live {
+            Some(l) => l.set(name, &value, declared),
+            None if declared == Some(&value) => Ok(()),
+            None => Err(READ_ONLY_REASON.to_string()),
+        }
+    };
+    options.parameter_validator(Box::new(validate))
+}
+
+fn from_ros2_client(value: &ParameterValue) -> Option<ParamValue> {
+    Some(match value {
+        ParameterValue::Boolean(b) => ParamValue::Bool(*b),
+        ParameterValue::Integer(i) => ParamValue::Integer(*i),
+        ParameterValue::Double(d) => ParamValue::Double(*d),
+        ParameterValue::String(s) => ParamValue::String(s.clone()),
+        ParameterValue::StringArray(a) => ParamValue::StringArray(a.clone()),
+        ParameterValue::DoubleArray(a) => ParamValue::DoubleArray(a.clone()),
+        _ => return None,
+    })
 }
 
 fn to_ros2_client(value: &ParamValue) -> ParameterValue {
@@ -174,7 +194,7 @@ pub struct RosNode {
 }
 
 impl RosNode {
-    pub fn new(spec: NodeSpec) -> Result<Self, RosError> {
+    pub fn new(spec: NodeSpec, live: Option<LiveParameters>) -> Result<Self, RosError> {
         let domain_id = spec.resolve_domain_id()?;
         let namespace = normalise_namespace(&spec.namespace)?;
         check_token(&spec.name, &spec.name)?;
@@ -183,7 +203,7 @@ impl RosNode {
         let node_name = NodeName::new(&namespace, &spec.name)
             .map_err(|e| RosError::backend("name the node", e))?;
         let node = context
-            .new_node(node_name, node_options(&spec.parameters))
+            .new_node(node_name, node_options(&spec.parameters, live))
             .map_err(|e| RosError::backend("create node", e))?;
         Ok(Self {
             spec,

@@ -40,6 +40,7 @@ use super::{
     error::RosError,
     msgs::RosMessage,
     node::{NodeSpec, QosSpec},
+    params::{LiveCheck, LiveParameters, ParamValue},
 };
 
 /// Bound on participant start-up, so a broken network setup is an error
@@ -91,6 +92,7 @@ impl TransportStats {
 /// Declares the node's topics, then starts the transport.
 pub struct TransportBuilder {
     node: NodeSpec,
+    live: Option<LiveParameters>,
     declared: HashSet<(bool, String)>,
     outbound: Vec<OutboundRoute>,
     inbound: Vec<InboundRoute>,
@@ -100,6 +102,7 @@ impl TransportBuilder {
     pub fn new(node: NodeSpec) -> Self {
         Self {
             node,
+            live: None,
             declared: HashSet::new(),
             outbound: Vec::new(),
             inbound: Vec::new(),
@@ -141,6 +144,14 @@ impl TransportBuilder {
         Ok(rx)
     }
 
+    /// Lets `ros2 param set` change the parameters `check` recognises
+    /// (`None` = read-only); accepted changes arrive on the returned channel.
+    pub fn live_parameters(&mut self, check: LiveCheck) -> Receiver<(String, ParamValue)> {
+        let (changes, rx) = bounded(16);
+        self.live = Some(LiveParameters { check, changes });
+        rx
+    }
+
     fn declare(
         &mut self,
         outbound: bool,
@@ -168,6 +179,7 @@ impl TransportBuilder {
         let (stop_tx, stop_rx) = bounded::<()>(1);
         let routes = Routes {
             node: self.node,
+            live: self.live,
             outbound: self.outbound,
             inbound: self.inbound,
             stats: Arc::clone(&stats),
@@ -248,6 +260,7 @@ impl Drop for Transport {
 /// counters, the stop signal and where to report that set-up is done.
 pub(crate) struct Routes {
     pub node: NodeSpec,
+    pub live: Option<LiveParameters>,
     pub outbound: Vec<OutboundRoute>,
     pub inbound: Vec<InboundRoute>,
     pub stats: Arc<TransportStats>,

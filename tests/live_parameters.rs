@@ -1,0 +1,90 @@
+//! `ros2 param set` on a running node, from an independent DDS peer (Cyclone
+//! DDS, tests/peer/param_peer.py calling rcl_interfaces/SetParameters over
+//! the ROS 2 service topics) in a private network namespace: a valid
+//! `speed` is accepted and takes effect (the node's `~/status` shows it), an
+//! out-of-range one is refused with the bounds, and a read-only parameter is
+//! refused with the reason.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{cyclone_python, in_private_netns, wait_bounded};
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
+    const NAME: &str = "ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason";
+    let Some(py) = cyclone_python(Path::new(ROOT), NAME) else {
+        return;
+    };
+    if !in_private_netns(NAME, Duration::from_secs(90)) {
+        return;
+    }
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut node = Command::new(
+        Path::new(env!("CARGO_BIN_EXE_motif_train")).with_file_name("motif_controller"),
+    )
+    .current_dir(ROOT)
+    .args(["--ros-args", "-p", "wait_for_joint_states:=false"])
+    .args([
+        "-p",
+        "autostart:=circle wave circle",
+        "-p",
+        "realtime_priority:=0",
+    ])
+    .stdout(Stdio::null())
+    .stderr(log.reopen().unwrap())
+    .spawn()
+    .unwrap();
+    let out = Command::new(&py)
+        .arg(Path::new(ROOT).join("tests/peer/param_peer.py"))
+        .args(["/motif_controller", "speed:=0.5", "speed:=9.0"])
+        .args(["loop_rate_hz:=500.0", "speed:=1.0"])
+        .args(["--status", "/motif_controller/status"])
+        .output()
+        .unwrap();
+    unsafe { libc::kill(node.id() as i32, libc::SIGINT) };
+    let status = wait_bounded(&mut node, Duration::from_secs(20)).expect("node exits on SIGINT");
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    assert!(status.success(), "{log}");
+    assert!(
+        out.status.success(),
+        "param peer: {}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = |i: usize| {
+        (
+            &lines[i]["successful"],
+            lines[i]["reason"].as_str().unwrap(),
+        )
+    };
+    assert_eq!(result(0).0, true, "speed 0.5: {:?}", lines[0]);
+    let (ok, reason) = result(1);
+    assert_eq!(ok, false);
+    assert!(reason.contains("outside the allowed range"), "{reason}");
+    let (ok, reason) = result(2);
+    assert_eq!(ok, false);
+    assert!(reason.starts_with("read-only"), "{reason}");
+    assert_eq!(result(3).0, true, "speed 1.0: {:?}", lines[3]);
+    assert!(log.contains("parameter speed set to 0.5"), "{log}");
+    assert!(log.contains("parameter speed set to 1"), "{log}");
+    // The last change took effect: the status reports the speed in use.
+    let last = &lines[4]["status"];
+    assert_eq!(last["speed"], 1.0, "{last}");
+    let commands: Vec<&str> = last["recent_commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["text"].as_str())
+        .collect();
+    assert!(commands.contains(&"speed 0.5"), "{commands:?}");
+}
