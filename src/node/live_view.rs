@@ -46,6 +46,11 @@ const DESCRIPTION_PERIOD: Duration = Duration::from_secs(1);
 /// Frames waiting for the viewer thread (a fraction of a second at 1 kHz).
 const QUEUE: usize = 512;
 
+/// Messages the server keeps per client that is behind (about a second of
+/// every channel); beyond it the oldest go, so a stuck viewer costs bounded
+/// memory and gets recent data when it reads again.
+const CLIENT_BACKLOG: usize = 256;
+
 #[derive(Debug, Error)]
 pub enum LiveViewError {
     #[error("live view address `{0}` is not HOST:PORT (e.g. 127.0.0.1:8765)")]
@@ -126,6 +131,7 @@ impl LiveView {
         let server = ctx
             .websocket_server()
             .name(setup.server_name)
+            .message_backlog_size(CLIENT_BACKLOG)
             .bind(sock.ip().to_string(), sock.port())
             .tokio_runtime(runtime.handle())
             .start_blocking()

@@ -370,6 +370,9 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
             Err(e) => tracing::error!("closing the recording: {e}"),
         }
     }
+    if let Some(l) = out.live.take() {
+        tracing::info!("live view: {} frames dropped (viewer behind)", l.dropped());
+    }
     Ok(format!(
         "timing: {}; transport {:?}; {} outbound samples dropped",
         report.timing, counters, out.dropped
