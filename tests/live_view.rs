@@ -39,6 +39,23 @@ fn watch(py: &Path, secs: f64, topics: &[&str]) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// The node without a robot, playing `autostart`, its view on [`ADDR`].
+fn node_with_live_view(autostart: &str, stderr: Stdio) -> Child {
+    bin("motif_controller")
+        .args(["--ros-args", "-p", "wait_for_joint_states:=false"])
+        .args(["-p", &format!("autostart:={autostart}")])
+        .args([
+            "-p",
+            "realtime_priority:=0",
+            "-p",
+            &format!("live_view:={ADDR}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 fn interrupt(mut child: Child, what: &str) {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_bounded(&mut child, Duration::from_secs(20))
@@ -119,22 +136,7 @@ fn a_foxglove_client_sees_the_node_prepare_and_play() {
     if !in_private_netns(NAME, Duration::from_secs(90)) {
         return;
     }
-    let node = bin("motif_controller")
-        .args([
-            "--ros-args",
-            "-p",
-            "wait_for_joint_states:=false",
-            "-p",
-            "autostart:=circle wave",
-            "-p",
-            "realtime_priority:=0",
-            "-p",
-        ])
-        .arg(format!("live_view:={ADDR}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let node = node_with_live_view("circle wave", Stdio::null());
     let doc = watch(
         &py,
         5.0,
@@ -200,22 +202,7 @@ fn a_stuck_viewer_does_not_hold_up_the_node() {
         return;
     }
     let log = tempfile::NamedTempFile::new().unwrap();
-    let node = bin("motif_controller")
-        .args([
-            "--ros-args",
-            "-p",
-            "wait_for_joint_states:=false",
-            "-p",
-            "autostart:=circle wave circle wave",
-            "-p",
-            "realtime_priority:=0",
-            "-p",
-        ])
-        .arg(format!("live_view:={ADDR}"))
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
+    let node = node_with_live_view("circle wave circle wave", log.reopen().unwrap().into());
     let doc = watch(
         &py,
         10.0,

@@ -224,17 +224,7 @@ fn main() -> anyhow::Result<()> {
     let counters = transport.stats().snapshot();
     transport.shutdown().context("stopping the ROS transport")?;
     if let Some((rec, _)) = bag {
-        let (summary, health) = rec.finish().context("closing the recording")?;
-        info!(
-            "recorded {} messages to {} ({} dropped{})",
-            summary.counts.iter().map(|c| c.1).sum::<u64>(),
-            summary.path.display(),
-            health.dropped,
-            health
-                .error
-                .map(|e| format!("; stopped early: {e}"))
-                .unwrap_or_default()
-        );
+        info!("{}", rec.finish_line().context("closing the recording")?);
     }
     info!(
         simulated_s = simulated,

@@ -162,6 +162,22 @@ impl Recorder {
     }
 
     /// Writes what is queued, closes the bag and says what it holds.
+    /// Finishes and says what was recorded, in the words tools and tests
+    /// read: `recorded N messages to DIR (D dropped[; stopped early: …])`.
+    pub fn finish_line(self) -> Result<String, BagError> {
+        let (summary, health) = self.finish()?;
+        Ok(format!(
+            "recorded {} messages to {} ({} dropped{})",
+            summary.counts.iter().map(|c| c.1).sum::<u64>(),
+            summary.path.display(),
+            health.dropped,
+            health
+                .error
+                .map(|e| format!("; stopped early: {e}"))
+                .unwrap_or_default()
+        ))
+    }
+
     pub fn finish(mut self) -> Result<(BagSummary, RecordingHealth), BagError> {
         let Self { tx, thread, .. } = &mut self;
         drop(std::mem::replace(tx, crossbeam_channel::bounded(1).0));

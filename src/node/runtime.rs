@@ -356,17 +356,8 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
     let counters = transport.stats().snapshot();
     transport.shutdown()?;
     if let Some(b) = out.bag.take() {
-        match b.recorder.finish() {
-            Ok((summary, health)) => tracing::info!(
-                "recorded {} messages to {} ({} dropped{})",
-                summary.counts.iter().map(|c| c.1).sum::<u64>(),
-                summary.path.display(),
-                health.dropped,
-                health
-                    .error
-                    .map(|e| format!("; stopped early: {e}"))
-                    .unwrap_or_default()
-            ),
+        match b.recorder.finish_line() {
+            Ok(line) => tracing::info!("{line}"),
             Err(e) => tracing::error!("closing the recording: {e}"),
         }
     }
