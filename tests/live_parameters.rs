@@ -46,6 +46,7 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
         .args(["/motif_controller", "speed:=0.5", "speed:=9.0"])
         .args(["loop_rate_hz:=500.0", "speed:=1.0"])
         .args(["--status", "/motif_controller/status"])
+        .args(["--motif-status", "/motif_controller/motif_status"])
         .output()
         .unwrap();
     unsafe { libc::kill(node.id() as i32, libc::SIGINT) };
@@ -87,4 +88,24 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
         .filter_map(|c| c["text"].as_str())
         .collect();
     assert!(commands.contains(&"speed 0.5"), "{commands:?}");
+
+    // The typed status (motif_interfaces/msg/MotifStatus) says the same,
+    // decoded by Cyclone from an independent declaration of the .msg.
+    let typed = &lines[5]["motif_status"];
+    assert_eq!(typed["speed"], 1.0, "{typed}");
+    assert!(
+        ["preparing", "executing"].contains(&typed["phase"].as_str().unwrap()),
+        "{typed}"
+    );
+    assert!(
+        typed["motif"] == "circle" || typed["motif"] == "wave",
+        "{typed}"
+    );
+    assert!(typed["ticks"].as_u64().unwrap() > 500, "{typed}");
+    assert!(typed["commands_accepted"].as_u64().unwrap() >= 2, "{typed}");
+    assert!(
+        typed["stamp"]["sec"].as_i64().unwrap() > 1_700_000_000,
+        "{typed}"
+    );
+    assert_eq!(typed["fault"], "", "{typed}");
 }

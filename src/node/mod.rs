@@ -35,4 +35,4 @@ pub use params::Params;
 pub use recording::{BagTopic, Recorder, RecorderBuilder, RecordingHealth};
 pub use runtime::run;
 pub use setup::{start_loop, LoopEnds, Setup};
-pub use status::{echo, motifs_json, status_json, CommandRecord, NodeStatus};
+pub use status::{echo, motifs_json, status_messages, CommandRecord, NodeStatus};

@@ -12,7 +12,7 @@ use super::recording::{BagTopic, Recorder};
 use crate::control::Sample;
 use crate::ros::msgs::{
     Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
-    JointTrajectoryPoint, StringMsg, Time,
+    JointTrajectoryPoint, MotifStatus, StringMsg, Time,
 };
 use crate::ros::RosMessage;
 
@@ -52,6 +52,8 @@ pub struct Outputs {
     pub joint_states: Option<Sender<JointState>>,
     pub trajectory: Option<Sender<JointTrajectory>>,
     pub status: Sender<StringMsg>,
+    /// The same status, typed (`motif_interfaces/msg/MotifStatus`).
+    pub motif_status: Option<Sender<MotifStatus>>,
     pub names: Vec<String>,
     pub clock: StampClock,
     /// Every n-th tick goes out on the trajectory topic.
@@ -149,8 +151,11 @@ impl Outputs {
         }
     }
 
-    /// Publishes a status document stamped `stamp`.
-    pub fn status(&self, json: String, stamp: Time) {
+    /// Publishes a status document stamped `stamp`, as JSON and typed.
+    pub fn status(&self, json: String, typed: MotifStatus, stamp: Time) {
+        if let Some(tx) = &self.motif_status {
+            let _ = tx.try_send(typed);
+        }
         if let Some(l) = &self.live {
             l.offer(LiveFrame::Status(json.clone()));
         }

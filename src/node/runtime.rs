@@ -21,7 +21,7 @@ use super::{
     outputs::{BagOutputs, Outputs, StampClock},
     recording::{BagTopic, RecorderBuilder},
     setup::{start_loop, LoopEnds, Setup},
-    status::{motifs_json, status_json, CommandRecord, NodeStatus},
+    status::{motifs_json, status_messages, CommandRecord, NodeStatus},
 };
 use crate::{
     control::{LoopInput, RejectReason, StatusSnapshot},
@@ -94,6 +94,13 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         .then(|| b.publish::<JointTrajectory>(TRAJECTORY, QosSpec::DEFAULT, 16))
         .transpose()?;
     let status_tx = b.publish::<StringMsg>(STATUS, QosSpec::DEFAULT, 16)?;
+    // Typed status on the default backend (see `MotifStatus`); r2r has no
+    // bindings for motif_interfaces unless a workspace builds them.
+    #[cfg(not(feature = "ros-r2r"))]
+    let motif_status_tx =
+        Some(b.publish::<crate::ros::msgs::MotifStatus>("~/motif_status", QosSpec::DEFAULT, 16)?);
+    #[cfg(feature = "ros-r2r")]
+    let motif_status_tx = None;
     let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
     let diagnostics_tx = b.publish::<DiagnosticArray>("/diagnostics", QosSpec::DEFAULT, 4)?;
     // Bounded: a flood beyond this is dropped (and counted) by the transport.
@@ -149,6 +156,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         joint_states,
         trajectory,
         status: status_tx,
+        motif_status: motif_status_tx,
         names: names.clone(),
         clock: if params.use_sim_time {
             StampClock::Sim(Default::default())
@@ -225,10 +233,17 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         // Status times are seconds of the node's clock for controller time 0.
         let epoch = out.clock.seconds(0.0);
         let health = out.bag.as_ref().map(|b| b.recorder.health());
-        out.status(
-            status_json(snap, &motif_names, &names, node, epoch, health.as_ref()),
-            out.clock.stamp(snap.t),
+        let stamp = out.clock.stamp(snap.t);
+        let (json, typed) = status_messages(
+            snap,
+            &motif_names,
+            &names,
+            node,
+            epoch,
+            health.as_ref(),
+            stamp,
         );
+        out.status(json, typed, stamp);
     };
     while !shutdown.load(Ordering::Relaxed) {
         select! {

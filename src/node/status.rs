@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::recording::RecordingHealth;
 use crate::control::{FaultCode, Phase, RejectReason, StatusSnapshot, TimingSummary};
 use crate::model::Network;
+use crate::ros::msgs::{MotifStatus, Time};
 
 /// A command as the node received it, with its outcome once known.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -188,14 +189,18 @@ pub(crate) fn motif_name(names: &[String], i: u16) -> &str {
 
 /// `~/status` JSON for `snap`; `wall_epoch` is the wall-clock time of
 /// controller time 0, `names` the motifs and `joints` the joint names.
-pub fn status_json(
+/// The status as `~/status` JSON and as the typed `~/motif_status`
+/// (`motif_interfaces/msg/MotifStatus`, stamped `stamp`): one source, so
+/// the two never disagree.
+pub fn status_messages(
     snap: &StatusSnapshot,
     names: &[String],
     joints: &[String],
     node: &NodeStatus,
     wall_epoch: f64,
     recording: Option<&RecordingHealth>,
-) -> String {
+    stamp: Time,
+) -> (String, MotifStatus) {
     let name = |i: u16| motif_name(names, i);
     let fault_detail = snap.fault_joint.map(|(j, e)| {
         format!(
@@ -235,7 +240,36 @@ pub fn status_json(
         stalled: node.stalled,
         timing: snap.timing,
     };
-    serde_json::to_string(&doc).unwrap_or_else(|e| format!(r#"{{"error":"status encoding: {e}"}}"#))
+    // Unit enums serialise to their snake_case names, as in the JSON.
+    let word = |v: serde_json::Result<serde_json::Value>| {
+        v.ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    };
+    let typed = MotifStatus {
+        stamp,
+        phase: word(serde_json::to_value(doc.phase)),
+        motif: doc.motif.unwrap_or_default().to_string(),
+        progress: doc.progress,
+        queue: doc.queue.iter().map(|q| q.to_string()).collect(),
+        speed: doc.speed,
+        effective_speed: doc.effective_speed,
+        state: doc.state.clone(),
+        fault: doc
+            .fault
+            .map(|f| word(serde_json::to_value(f)))
+            .unwrap_or_default(),
+        last_error: doc.last_error.clone().unwrap_or_default(),
+        commands_accepted: doc.commands_accepted,
+        commands_rejected: doc.commands_rejected,
+        faults: doc.faults,
+        ticks: doc.timing.ticks,
+        overruns: doc.timing.overruns,
+        lateness_p99_us: doc.timing.lateness.p99_us,
+    };
+    let json = serde_json::to_string(&doc)
+        .unwrap_or_else(|e| format!(r#"{{"error":"status encoding: {e}"}}"#));
+    (json, typed)
 }
 
 #[derive(Serialize)]

@@ -18,7 +18,7 @@ pub trait RosMessage:
 {
     const PACKAGE: &'static str;
     const NAME: &'static str;
-    /// The `.msg` file's fields (no comments or constants), what a bag's
+    /// The `.msg` definition (fields; comments as in the `.msg` file), what a bag's
     /// `ros2msg` schema carries.
     const DEFINITION: &'static str;
 
@@ -62,7 +62,7 @@ pub trait BackendMessage {}
 impl<T> BackendMessage for T {}
 
 macro_rules! ros_message {
-    ($ty:ty, $pkg:literal, $name:literal, $def:literal $(, $dep:ty)*) => {
+    ($ty:ty, $pkg:literal, $name:literal, $def:expr $(, $dep:ty)*) => {
         impl RosMessage for $ty {
             const PACKAGE: &'static str = $pkg;
             const NAME: &'static str = $name;
@@ -217,6 +217,39 @@ impl StringMsg {
 }
 
 ros_message!(StringMsg, "std_msgs", "String", "string data\n");
+
+/// `motif_interfaces/MotifStatus` (interfaces/motif_interfaces/msg), in the
+/// `.msg` file's field order: the CDR encoding follows the struct.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MotifStatus {
+    pub stamp: Time,
+    pub phase: String,
+    pub motif: String,
+    pub progress: f64,
+    pub queue: Vec<String>,
+    pub speed: f64,
+    pub effective_speed: f64,
+    pub state: String,
+    pub fault: String,
+    pub last_error: String,
+    pub commands_accepted: u64,
+    pub commands_rejected: u64,
+    pub faults: u64,
+    pub ticks: u64,
+    pub overruns: u64,
+    pub lateness_p99_us: f64,
+}
+
+// Default backend only: r2r would need motif_interfaces' generated bindings,
+// which its bundled set (CI's type-check) does not have.
+#[cfg(not(feature = "ros-r2r"))]
+ros_message!(
+    MotifStatus,
+    "motif_interfaces",
+    "MotifStatus",
+    include_str!("../../interfaces/motif_interfaces/msg/MotifStatus.msg"),
+    Time
+);
 
 /// `std_msgs/MultiArrayDimension`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

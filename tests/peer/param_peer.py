@@ -4,11 +4,13 @@ service over Cyclone DDS (request on rq/<node>/set_parametersRequest, reply
 on rr/<node>/set_parametersReply, the ROS 2 service topics), one parameter
 per call, then reads the node's ~/status for a moment.
 
-    param_peer.py NODE NAME:=VALUE... [--status TOPIC]
+    param_peer.py NODE NAME:=VALUE... [--status TOPIC] [--motif-status TOPIC]
 
 VALUE is a Python literal (0.5 is a double, 500 an integer, 'x' a string).
 Prints one JSON line per call ({"name", "successful", "reason"}) and, with
---status, the last status document as {"status": ...}.
+--status, the last status document as {"status": ...}; with --motif-status,
+the last typed motif_interfaces/msg/MotifStatus as {"motif_status": ...}
+(declared below from interfaces/motif_interfaces/msg/MotifStatus.msg).
 """
 import argparse
 import ast
@@ -68,6 +70,34 @@ class SetParameters_Response_(IdlStruct, typename="rcl_interfaces::srv::dds_::Se
     results: t.sequence[SetParametersResult_]
 
 
+@final
+@dataclass
+class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+    sec: t.int32
+    nanosec: t.uint32
+
+
+@final
+@dataclass
+class MotifStatus_(IdlStruct, typename="motif_interfaces::msg::dds_::MotifStatus_"):
+    stamp: Time_
+    phase: str
+    motif: str
+    progress: t.float64
+    queue: t.sequence[str]
+    speed: t.float64
+    effective_speed: t.float64
+    state: str
+    fault: str
+    last_error: str
+    commands_accepted: t.uint64
+    commands_rejected: t.uint64
+    faults: t.uint64
+    ticks: t.uint64
+    overruns: t.uint64
+    lateness_p99_us: t.float64
+
+
 def value_of(v):
     # rcl_interfaces/msg/ParameterType: BOOL 1, INTEGER 2, DOUBLE 3, STRING 4.
     base = dict(type=0, bool_value=False, integer_value=0, double_value=0.0, string_value="",
@@ -89,6 +119,7 @@ def main():
     ap.add_argument("node")
     ap.add_argument("sets", nargs="+")
     ap.add_argument("--status")
+    ap.add_argument("--motif-status")
     args = ap.parse_args()
     dp = DomainParticipant(0)
     node = args.node.strip("/")
@@ -98,6 +129,8 @@ def main():
                                   SetParameters_Response_), qos=qos())
     status = (DataReader(dp, Topic(dp, "rt" + args.status, String_), qos=qos())
               if args.status else None)
+    typed = (DataReader(dp, Topic(dp, "rt" + args.motif_status, MotifStatus_), qos=qos())
+             if args.motif_status else None)
     deadline = time.monotonic() + 20
     # Wait until the node's service endpoints are discovered both ways.
     while time.monotonic() < deadline and not (
@@ -116,14 +149,25 @@ def main():
             raise SystemExit(f"no reply to setting {name}")
         r = reply.results[0]
         emit(name=name, successful=r.successful, reason=r.reason)
-    if status is not None:
-        last = None
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
+    last, last_typed = None, None
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        if status is not None:
             for sample in status.take(N=16):
                 last = sample.data
-            time.sleep(0.05)
+        if typed is not None:
+            for sample in typed.take(N=16):
+                last_typed = sample
+        time.sleep(0.05)
+    if status is not None:
         emit(status=json.loads(last) if last else None)
+    if typed is not None:
+        doc = None
+        if last_typed is not None:
+            doc = {k: getattr(last_typed, k) for k in MotifStatus_.__dataclass_fields__}
+            doc["stamp"] = {"sec": doc["stamp"].sec, "nanosec": doc["stamp"].nanosec}
+            doc["queue"] = list(doc["queue"])
+        emit(motif_status=doc)
 
 
 if __name__ == "__main__":
