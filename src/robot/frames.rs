@@ -21,10 +21,10 @@ pub struct LinkTransform {
 /// The URDF's whole tree (fixed joints and joints outside the arm included),
 /// with the named joints set from a configuration.
 pub struct LinkFrames {
-    tree: k::Chain<f64>,
-    /// Per tree node: its parent link, its link, and the index in the
-    /// configuration of the joint driving it.
-    edges: Vec<(String, String, Option<usize>)>,
+    /// Per tree node below the root: the node, its parent link, its link,
+    /// and the index in the configuration of the joint driving it (each node
+    /// carries its own joint, so setting and reading it needs no tree).
+    edges: Vec<(k::Node<f64>, String, String, Option<usize>)>,
     dof: usize,
 }
 
@@ -39,15 +39,11 @@ impl LinkFrames {
             .filter_map(|node| {
                 let parent = link(&node.parent()?)?;
                 let child = link(node)?;
-                let joint = arm
-                    .joint_names()
-                    .iter()
-                    .position(|j| *j == node.joint().name);
-                Some((parent, child, joint))
+                let joint = joints.iter().position(|j| *j == node.joint().name);
+                Some((node.clone(), parent, child, joint))
             })
             .collect();
         Self {
-            tree,
             edges,
             dof: joints.len(),
         }
@@ -64,10 +60,10 @@ impl LinkFrames {
         if !q.iter().all(|v| v.is_finite()) {
             return Err(KinematicsError::NonFinite);
         }
-        let nodes = self.tree.iter().filter(|n| n.parent().is_some());
-        Ok(nodes
-            .zip(&self.edges)
-            .map(|(node, (parent, child, joint))| {
+        Ok(self
+            .edges
+            .iter()
+            .map(|(node, parent, child, joint)| {
                 if let Some(j) = joint {
                     node.set_joint_position_unchecked(q[*j]);
                 }
@@ -121,5 +117,13 @@ mod tests {
         assert!((pose.translation.vector - want.translation.vector).norm() < 1e-12);
         assert!(pose.rotation.angle_to(&want.rotation) < 1e-12);
         assert!(frames.transforms(&q[..3]).is_err());
+
+        // Configurations in another joint order give the same frames.
+        let reversed: Vec<String> = arm.joint_names().iter().rev().cloned().collect();
+        let q_reversed: Vec<f64> = q.iter().rev().copied().collect();
+        let other = LinkFrames::new(&arm, &reversed)
+            .transforms(&q_reversed)
+            .unwrap();
+        assert_eq!(other, tfs);
     }
 }
