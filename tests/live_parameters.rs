@@ -43,7 +43,15 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
     .unwrap();
     let out = Command::new(&py)
         .arg(Path::new(ROOT).join("tests/peer/param_peer.py"))
-        .args(["/motif_controller", "speed:=0.5", "speed:=9.0"])
+        // A `speed` command on the topic first: the parameter must then
+        // still set the speed back to its start-up value, 1.0.
+        .args(["--say", "/motif_controller/sequence:=speed 0.8"])
+        .args([
+            "/motif_controller",
+            "speed:=1.0",
+            "speed:=0.5",
+            "speed:=9.0",
+        ])
         .args(["loop_rate_hz:=500.0", "speed:=1.0"])
         .args(["--status", "/motif_controller/status"])
         .args(["--motif-status", "/motif_controller/motif_status"])
@@ -68,18 +76,19 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
             lines[i]["reason"].as_str().unwrap(),
         )
     };
-    assert_eq!(result(0).0, true, "speed 0.5: {:?}", lines[0]);
-    let (ok, reason) = result(1);
-    assert_eq!(ok, false);
-    assert!(reason.contains("outside the allowed range"), "{reason}");
+    assert_eq!(result(0).0, true, "speed 1.0: {:?}", lines[0]);
+    assert_eq!(result(1).0, true, "speed 0.5: {:?}", lines[1]);
     let (ok, reason) = result(2);
     assert_eq!(ok, false);
+    assert!(reason.contains("outside the allowed range"), "{reason}");
+    let (ok, reason) = result(3);
+    assert_eq!(ok, false);
     assert!(reason.starts_with("read-only"), "{reason}");
-    assert_eq!(result(3).0, true, "speed 1.0: {:?}", lines[3]);
+    assert_eq!(result(4).0, true, "speed 1.0: {:?}", lines[4]);
     assert!(log.contains("parameter speed set to 0.5"), "{log}");
     assert!(log.contains("parameter speed set to 1"), "{log}");
     // The last change took effect: the status reports the speed in use.
-    let last = &lines[4]["status"];
+    let last = &lines[5]["status"];
     assert_eq!(last["speed"], 1.0, "{last}");
     let commands: Vec<&str> = last["recent_commands"]
         .as_array()
@@ -87,11 +96,15 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
         .iter()
         .filter_map(|c| c["text"].as_str())
         .collect();
-    assert!(commands.contains(&"speed 0.5"), "{commands:?}");
+    let speeds: Vec<&str> = commands
+        .into_iter()
+        .filter(|c| c.starts_with("speed"))
+        .collect();
+    assert_eq!(speeds, ["speed 0.8", "speed 1", "speed 0.5", "speed 1"]);
 
     // The typed status (motif_interfaces/msg/MotifStatus) says the same,
     // decoded by Cyclone from an independent declaration of the .msg.
-    let typed = &lines[5]["motif_status"];
+    let typed = &lines[6]["motif_status"];
     assert_eq!(typed["speed"], 1.0, "{typed}");
     assert!(
         ["preparing", "executing"].contains(&typed["phase"].as_str().unwrap()),

@@ -126,9 +126,11 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                 .map_err(|e| e.to_string())
         })
     }));
-    let mut speed_in_use = params.speed;
     let (bag, measured_topic) = open_bag(&params, &spec)?;
     let transport = b.spawn()?;
+    // Creating the node validated the declared values, which sent the
+    // start-up `speed` on as a change: it is the speed in use, not a set.
+    live_rx.try_iter().for_each(drop);
     motifs_tx
         .send(StringMsg::new(motifs_json(&library.network)))
         .map_err(|_| RosError::Thread("the transport ended at start-up".into()))?;
@@ -273,11 +275,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                     match joint_map.map(&msg) {
                         Ok(m) => {
                             if let Some(l) = &out.live {
-                                l.offer(LiveFrame::Measured {
-                                    stamp: msg.header.stamp,
-                                    len: names.len(),
-                                    position: m.position,
-                                });
+                                l.offer(LiveFrame::measured(msg.header.stamp, &m.position[..names.len()]));
                             }
                             // Full: the loop has a newer one waiting; dropping is fine.
                             let _ = measured_tx.try_send(m);
@@ -293,15 +291,10 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                 }
             }
             recv(live_rx) -> change => {
-                if let Ok((name, value)) = change {
-                    // Checked already; the set at start-up repeats the value in use.
-                    if let (true, Ok(v)) = (name == "speed", live_speed(&value)) {
-                        if v != speed_in_use {
-                            speed_in_use = v;
-                            tracing::info!("parameter speed set to {v}");
-                            submit(&format!("speed {v}"), &mut node);
-                        }
-                    }
+                // Checked already by the parameter service.
+                if let Ok(("speed", Ok(v))) = change.as_ref().map(|(n, v)| (n.as_str(), live_speed(v))) {
+                    tracing::info!("parameter speed set to {v}");
+                    submit(&format!("speed {v}"), &mut node);
                 }
             }
             recv(clock_rx) -> msg => {

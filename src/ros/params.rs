@@ -48,25 +48,24 @@ pub struct LiveParameters {
     pub changes: crossbeam_channel::Sender<(String, ParamValue)>,
 }
 
-impl LiveParameters {
-    /// The parameter services' answer to setting `name` to `value`, whose
-    /// start-up value was `declared`; an accepted change is sent on.
-    pub fn set(
-        &self,
-        name: &str,
-        value: &ParamValue,
-        declared: Option<&ParamValue>,
-    ) -> Result<(), String> {
-        match (self.check)(name, value) {
-            Some(Ok(())) => self
-                .changes
-                .try_send((name.to_string(), value.clone()))
-                .map_err(|_| "busy: too many parameter changes waiting; try again".to_string()),
-            Some(Err(reason)) => Err(reason),
-            // Setting a read-only parameter to the value in use is no change.
-            None if declared == Some(value) => Ok(()),
-            None => Err(READ_ONLY_REASON.to_string()),
-        }
+/// The parameter services' answer to setting `name` to `value`, whose
+/// start-up value was `declared`: a live parameter goes through its check
+/// (and, accepted, on to the node); any other may only be "set" to the value
+/// in use. Both backends answer with this.
+pub fn answer_set(
+    live: Option<&LiveParameters>,
+    name: &str,
+    value: &ParamValue,
+    declared: Option<&ParamValue>,
+) -> Result<(), String> {
+    match live.and_then(|l| Some((l, (l.check)(name, value)?))) {
+        Some((l, Ok(()))) => l
+            .changes
+            .try_send((name.to_string(), value.clone()))
+            .map_err(|_| "busy: too many parameter changes waiting; try again".to_string()),
+        Some((_, Err(reason))) => Err(reason),
+        None if declared == Some(value) => Ok(()),
+        None => Err(READ_ONLY_REASON.to_string()),
     }
 }
 

@@ -42,7 +42,7 @@ use super::{
         MultiArrayLayout, RosMessage, StringMsg, Time,
     },
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
-    params::{LiveParameters, ParamValue, READ_ONLY_REASON},
+    params::{answer_set, LiveParameters, ParamValue, READ_ONLY_REASON},
     transport::{
         deliver, pump_outbound, BackendNode, Inbound, Outbound, OutboundPump, Publish, Pump,
         Routes, TransportStats,
@@ -186,9 +186,9 @@ fn parameter_tasks(
     let watch = events
         .for_each(move |(name, value)| {
             let start = declared.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
-            let outcome = match (from_r2r(&value), &live) {
-                (Some(v), Some(l)) => l.set(&name, &v, start),
-                _ => Err(READ_ONLY_REASON.to_string()),
+            let outcome = match from_r2r(&value) {
+                Some(v) => answer_set(live.as_ref(), &name, &v, start),
+                None => Err(READ_ONLY_REASON.to_string()),
             };
             if let Err(reason) = outcome {
                 tracing::warn!("parameter {name} changed at run time, not applied: {reason}");

@@ -15,7 +15,7 @@ use super::{
     error::RosError,
     msgs::RosMessage,
     node::{check_token, normalise_namespace, NodeSpec, QosSpec},
-    params::{LiveParameters, ParamValue, READ_ONLY_REASON},
+    params::{answer_set, LiveParameters, ParamValue, READ_ONLY_REASON},
     transport::{
         deliver, pump_outbound, receive_failed, BackendNode, Inbound, Outbound, OutboundPump,
         Publish, Pump, Routes, TransportStats,
@@ -146,16 +146,12 @@ fn node_options(parameters: &[(String, ParamValue)], live: Option<LiveParameters
     // through the services would be shown but never used, so only the value
     // the node runs with validates, unless the node applies the parameter
     // live. The validator runs for the declared values too, at creation (the
-    // node ignores a live "change" to the value it already runs with).
+    // node drops those echoes once the transport is up).
     let start_values: Vec<(String, ParamValue)> = parameters.to_vec();
     let validate = move |name: &str, value: &ParameterValue| -> Result<(), String> {
         let declared = start_values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
         let value = from_ros2_client(value).ok_or_else(|| READ_ONLY_REASON.to_string())?;
-        match &live {
-            Some(l) => l.set(name, &value, declared),
-            None if declared == Some(&value) => Ok(()),
-            None => Err(READ_ONLY_REASON.to_string()),
-        }
+        answer_set(live.as_ref(), name, &value, declared)
     };
     options.parameter_validator(Box::new(validate))
 }
