@@ -10,92 +10,22 @@ VALUE is a Python literal (0.5 is a double, 500 an integer, 'x' a string).
 Prints one JSON line per call ({"name", "successful", "reason"}) and, with
 --status, the last status document as {"status": ...}; with --motif-status,
 the last typed motif_interfaces/msg/MotifStatus as {"motif_status": ...}
-(declared below from interfaces/motif_interfaces/msg/MotifStatus.msg).
+(declared in ros2_types.py from interfaces/motif_interfaces/msg/MotifStatus.msg).
 """
 import argparse
 import ast
 import json
 import time
-from dataclasses import dataclass
 
 # ros2_types first: importing it sets the loopback-only Cyclone config.
-from ros2_types import String_, emit, qos
-import cyclonedds.idl.types as t
+from ros2_types import (
+    MotifStatus_, Parameter_, ParameterValue_, SetParameters_Request_, SetParameters_Response_,
+    String_, Time_, emit, qos,
+)
 from cyclonedds.domain import DomainParticipant
-from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.annotations import final
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
-
-
-@final
-@dataclass
-class ParameterValue_(IdlStruct, typename="rcl_interfaces::msg::dds_::ParameterValue_"):
-    type: t.uint8
-    bool_value: bool
-    integer_value: t.int64
-    double_value: t.float64
-    string_value: str
-    byte_array_value: t.sequence[t.uint8]
-    bool_array_value: t.sequence[bool]
-    integer_array_value: t.sequence[t.int64]
-    double_array_value: t.sequence[t.float64]
-    string_array_value: t.sequence[str]
-
-
-@final
-@dataclass
-class Parameter_(IdlStruct, typename="rcl_interfaces::msg::dds_::Parameter_"):
-    name: str
-    value: ParameterValue_
-
-
-@final
-@dataclass
-class SetParameters_Request_(IdlStruct, typename="rcl_interfaces::srv::dds_::SetParameters_Request_"):
-    parameters: t.sequence[Parameter_]
-
-
-@final
-@dataclass
-class SetParametersResult_(IdlStruct, typename="rcl_interfaces::msg::dds_::SetParametersResult_"):
-    successful: bool
-    reason: str
-
-
-@final
-@dataclass
-class SetParameters_Response_(IdlStruct, typename="rcl_interfaces::srv::dds_::SetParameters_Response_"):
-    results: t.sequence[SetParametersResult_]
-
-
-@final
-@dataclass
-class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    sec: t.int32
-    nanosec: t.uint32
-
-
-@final
-@dataclass
-class MotifStatus_(IdlStruct, typename="motif_interfaces::msg::dds_::MotifStatus_"):
-    stamp: Time_
-    phase: str
-    motif: str
-    progress: t.float64
-    queue: t.sequence[str]
-    speed: t.float64
-    effective_speed: t.float64
-    state: str
-    fault: str
-    last_error: str
-    commands_accepted: t.uint64
-    commands_rejected: t.uint64
-    faults: t.uint64
-    ticks: t.uint64
-    overruns: t.uint64
-    lateness_p99_us: t.float64
 
 
 def value_of(v):
@@ -120,6 +50,7 @@ def main():
     ap.add_argument("sets", nargs="+")
     ap.add_argument("--status")
     ap.add_argument("--motif-status")
+    ap.add_argument("--say", help="TOPIC:=TEXT, a std_msgs/String sent once before the sets")
     args = ap.parse_args()
     dp = DomainParticipant(0)
     node = args.node.strip("/")
@@ -136,6 +67,13 @@ def main():
     while time.monotonic() < deadline and not (
             writer.get_matched_subscriptions() and reader.get_matched_publications()):
         time.sleep(0.1)
+    if args.say:
+        topic, text = args.say.split(":=", 1)
+        say = DataWriter(dp, Topic(dp, "rt" + topic, String_), qos=qos())
+        while time.monotonic() < deadline and not say.get_matched_subscriptions():
+            time.sleep(0.1)
+        say.write(String_(data=text))
+        time.sleep(0.5)
     for item in args.sets:
         name, text = item.split(":=", 1)
         request = SetParameters_Request_(parameters=[Parameter_(name, value_of(ast.literal_eval(text)))])

@@ -108,6 +108,71 @@ class DiagnosticArray_(IdlStruct, typename="diagnostic_msgs::msg::dds_::Diagnost
     status: t.sequence[DiagnosticStatus_]
 
 
+# rcl_interfaces/SetParameters (the parameter services) and the node's own
+# typed status, for tests/peer/param_peer.py.
+@final
+@dataclass
+class ParameterValue_(IdlStruct, typename="rcl_interfaces::msg::dds_::ParameterValue_"):
+    type: t.uint8
+    bool_value: bool
+    integer_value: t.int64
+    double_value: t.float64
+    string_value: str
+    byte_array_value: t.sequence[t.uint8]
+    bool_array_value: t.sequence[bool]
+    integer_array_value: t.sequence[t.int64]
+    double_array_value: t.sequence[t.float64]
+    string_array_value: t.sequence[str]
+
+
+@final
+@dataclass
+class Parameter_(IdlStruct, typename="rcl_interfaces::msg::dds_::Parameter_"):
+    name: str
+    value: ParameterValue_
+
+
+@final
+@dataclass
+class SetParameters_Request_(IdlStruct, typename="rcl_interfaces::srv::dds_::SetParameters_Request_"):
+    parameters: t.sequence[Parameter_]
+
+
+@final
+@dataclass
+class SetParametersResult_(IdlStruct, typename="rcl_interfaces::msg::dds_::SetParametersResult_"):
+    successful: bool
+    reason: str
+
+
+@final
+@dataclass
+class SetParameters_Response_(IdlStruct, typename="rcl_interfaces::srv::dds_::SetParameters_Response_"):
+    results: t.sequence[SetParametersResult_]
+
+
+@final
+@dataclass
+class MotifStatus_(IdlStruct, typename="motif_interfaces::msg::dds_::MotifStatus_"):
+    stamp: Time_
+    phase: str
+    motif: str
+    progress: t.float64
+    queue: t.sequence[str]
+    speed: t.float64
+    effective_speed: t.float64
+    state: str
+    fault: str
+    last_error: str
+    commands_accepted: t.uint64
+    commands_rejected: t.uint64
+    faults: t.uint64
+    ticks: t.uint64
+    overruns: t.uint64
+    lateness_p99_us: t.float64
+
+
+
 def qos(transient_local=False, depth=10):
     # RustDDS speaks XCDR1 (plain CDR) only; Cyclone would otherwise offer
     # XCDR2 for some types and the writers/readers would not match.
