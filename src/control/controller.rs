@@ -626,6 +626,7 @@ impl Controller {
                 self.offset.iter_mut().for_each(|o| *o *= decay);
                 self.k += 1;
                 if self.k >= self.total {
+                    self.seq.motif_finished();
                     match self.seq.next_motif() {
                         Some(next) => {
                             let from = *self.spline.newest();
@@ -802,9 +803,22 @@ impl Controller {
                     .copied()
                     .fold(0.0, f64::max)
             }),
+            enqueued: self.seq.enqueued(),
+            motif_seq: if self.moving() {
+                self.seq.current()
+            } else {
+                None
+            },
+            finished: self.seq.finished(),
             loop_fault: None,
             timing: Default::default(),
         }
+    }
+
+    /// Motifs ever queued: a run or append that was just accepted queued
+    /// the sequence numbers up to this one (see [`StatusSnapshot::enqueued`]).
+    pub fn enqueued(&self) -> u64 {
+        self.seq.enqueued()
     }
 
     /// Test hook: corrupt the network state to exercise the non-finite guard.

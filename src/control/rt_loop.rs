@@ -51,7 +51,10 @@ pub struct LoopInput {
 }
 
 /// The loop's verdict on the command with this id.
-pub type CommandOutcome = (u64, Result<(), RejectReason>);
+/// A command's id and what became of it: accepted with the controller's
+/// [`Controller::enqueued`] count after it (a run or append of `n` motifs
+/// queued the sequence numbers `count - n .. count`), or rejected.
+pub type CommandOutcome = (u64, Result<u64, RejectReason>);
 
 /// The robot's measured joint positions, mapped to the configured joint
 /// order on the transport side.
@@ -219,7 +222,7 @@ fn run(
         for _ in 0..MAX_COMMANDS_PER_TICK {
             match commands.try_recv() {
                 Ok(LoopInput { id, command: cmd }) => {
-                    let result = ctl.command(cmd);
+                    let result = ctl.command(cmd).map(|()| ctl.enqueued());
                     // Full only if the node stopped draining; the sender
                     // then reports no answer rather than a wrong one.
                     let _ = ch.outcomes.try_send((id, result));

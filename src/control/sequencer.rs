@@ -96,6 +96,16 @@ pub struct Sequencer {
     speed: f64,
     /// `stop` received: motif time is slowing to a halt.
     stopping: bool,
+    /// Motifs ever queued. Each queued motif has a sequence number, its
+    /// position in that count, so the queue always holds the numbers
+    /// `enqueued - len .. enqueued`: a goal that queued motifs `a..b` can
+    /// tell from [`Sequencer::current`] and [`Sequencer::finished`] how far
+    /// it got without the loop knowing about goals.
+    enqueued: u64,
+    /// The sequence number of the motif last taken from the queue.
+    current: Option<u64>,
+    /// One past the sequence number of the last motif played to its end.
+    finished: u64,
 }
 
 impl Sequencer {
@@ -104,7 +114,39 @@ impl Sequencer {
             queue: MotifQueue::new(),
             speed,
             stopping: false,
+            enqueued: 0,
+            current: None,
+            finished: 0,
         }
+    }
+
+    /// Motifs ever queued (the end of the newest command's numbers).
+    pub fn enqueued(&self) -> u64 {
+        self.enqueued
+    }
+
+    /// The sequence number of the motif being prepared or played.
+    pub fn current(&self) -> Option<u64> {
+        self.current
+    }
+
+    /// One past the sequence number of the last motif played to its end.
+    pub fn finished(&self) -> u64 {
+        self.finished
+    }
+
+    /// The current motif reached its end.
+    pub fn motif_finished(&mut self) {
+        if let Some(c) = self.current {
+            self.finished = c + 1;
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<u16> {
+        let seq = self.enqueued - self.queue.len() as u64;
+        let m = self.queue.pop_front()?;
+        self.current = Some(seq);
+        Some(m)
     }
 
     pub fn queue(&self) -> &MotifQueue {
@@ -126,10 +168,8 @@ impl Sequencer {
             Command::Run(q) => {
                 self.stopping = false;
                 self.queue = q;
-                Ok(self
-                    .queue
-                    .pop_front()
-                    .map_or(Action::Nothing, Action::Prepare))
+                self.enqueued += q.len() as u64;
+                Ok(self.pop_front().map_or(Action::Nothing, Action::Prepare))
             }
             Command::Append(q) => {
                 // An append while stopping or at rest starts the motion again,
@@ -137,14 +177,12 @@ impl Sequencer {
                 if !self.queue.extend(q.as_slice()) {
                     return Err(RejectReason::QueueFull);
                 }
+                self.enqueued += q.len() as u64;
                 if moving && !self.stopping {
                     Ok(Action::Nothing)
                 } else {
                     self.stopping = false;
-                    Ok(self
-                        .queue
-                        .pop_front()
-                        .map_or(Action::Nothing, Action::Prepare))
+                    Ok(self.pop_front().map_or(Action::Nothing, Action::Prepare))
                 }
             }
             Command::Hold => {
@@ -173,7 +211,7 @@ impl Sequencer {
         if self.stopping {
             return None;
         }
-        self.queue.pop_front()
+        self.pop_front()
     }
 
     /// Ends any stop and clears the queue (halted, fault, hold).
@@ -268,6 +306,31 @@ mod tests {
         assert_eq!(s.next_motif(), None);
         assert_eq!(s.command(Command::Append(q), true), Ok(Action::Prepare(2)));
         assert!(!s.stopping());
+    }
+
+    #[test]
+    fn sequence_numbers_follow_the_queue() {
+        let mut s = Sequencer::new(1.0);
+        let q = MotifQueue::from_slice(&[2, 3]).unwrap();
+        // Run: numbers 0, 1; the first is taken at once.
+        s.command(Command::Run(q), false).unwrap();
+        assert_eq!((s.enqueued(), s.current(), s.finished()), (2, Some(0), 0));
+        // Append while moving: 2, 3 queued behind 1.
+        s.command(Command::Append(q), true).unwrap();
+        s.motif_finished();
+        assert_eq!(s.next_motif(), Some(3));
+        assert_eq!((s.enqueued(), s.current(), s.finished()), (4, Some(1), 1));
+        // A run replaces the queue: 2 and 3 are never played, 4 is next.
+        s.command(Command::Run(MotifQueue::from_slice(&[5]).unwrap()), true)
+            .unwrap();
+        assert_eq!((s.enqueued(), s.current(), s.finished()), (5, Some(4), 1));
+        s.motif_finished();
+        assert_eq!(s.finished(), 5);
+        // A rejected append numbers nothing.
+        let full = MotifQueue::from_slice(&[0; crate::control::MAX_QUEUE]).unwrap();
+        s.command(Command::Append(full), true).unwrap();
+        assert!(s.command(Command::Append(q), true).is_err());
+        assert_eq!(s.enqueued(), 5 + crate::control::MAX_QUEUE as u64);
     }
 
     #[test]

@@ -36,6 +36,13 @@ pub struct StatusSnapshot {
     pub limited_ticks: u64,
     /// Largest |measured − commanded| in the last measurement (rad).
     pub tracking_error: Option<f64>,
+    /// Motifs ever queued; the queue holds the sequence numbers
+    /// `enqueued - queue.len() .. enqueued`.
+    pub enqueued: u64,
+    /// Sequence number of the motif being prepared or played.
+    pub motif_seq: Option<u64>,
+    /// One past the sequence number of the last motif played to its end.
+    pub finished: u64,
     /// Last fault of the loop itself (watchdog).
     pub loop_fault: Option<FaultCode>,
     pub timing: TimingSummary,

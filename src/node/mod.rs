@@ -22,6 +22,7 @@ pub mod live_view;
 pub mod measured;
 pub mod outputs;
 pub mod params;
+pub mod play_goals;
 pub mod recording;
 pub mod runtime;
 pub mod setup;

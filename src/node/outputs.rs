@@ -12,9 +12,9 @@ use super::recording::{BagTopic, Recorder};
 use crate::control::Sample;
 use crate::ros::msgs::{
     Duration as RosDuration, Float64MultiArray, Header, JointState, JointTrajectory,
-    JointTrajectoryPoint, MotifStatus, StringMsg, Time,
+    JointTrajectoryPoint, StringMsg, Time,
 };
-use crate::ros::RosMessage;
+use crate::ros::{motif_interfaces::MotifStatus, RosMessage};
 
 /// Points in a streamed `JointTrajectory`, including the one for now.
 pub const LOOKAHEAD_POINTS: usize = 5;

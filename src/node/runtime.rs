@@ -19,6 +19,7 @@ use super::{
     live_view::{LiveFrame, LiveView, LiveViewSetup},
     measured::JointStateMap,
     outputs::{BagOutputs, Outputs, StampClock},
+    play_goals::{goal_commands, PlayGoals, PlayUpdate},
     recording::{BagTopic, RecorderBuilder},
     setup::{start_loop, LoopEnds, Setup},
     status::{motifs_json, status_messages, CommandRecord, NodeStatus},
@@ -27,6 +28,8 @@ use crate::{
     control::{LoopInput, RejectReason, StatusSnapshot},
     logging::throttled,
     ros::{
+        action::{ActionEnds, GoalEvent},
+        motif_interfaces::PlayMotifs,
         msgs::{
             Clock, DiagnosticArray, Float64MultiArray, JointState, JointTrajectory, StringMsg, Time,
         },
@@ -97,11 +100,15 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
     // Typed status on the default backend (see `MotifStatus`); r2r has no
     // bindings for motif_interfaces unless a workspace builds them.
     #[cfg(not(feature = "ros-r2r"))]
-    let motif_status_tx =
-        Some(b.publish::<crate::ros::msgs::MotifStatus>("~/motif_status", QosSpec::DEFAULT, 16)?);
+    let motif_status_tx = Some(b.publish::<crate::ros::motif_interfaces::MotifStatus>(
+        "~/motif_status",
+        QosSpec::DEFAULT,
+        16,
+    )?);
     #[cfg(feature = "ros-r2r")]
     let motif_status_tx = None;
     let motifs_tx = b.publish::<StringMsg>("~/motifs", QosSpec::LATCHED, 1)?;
+    let play = serve_play(&mut b, &parser, &motif_names, &library.network, &names)?;
     let diagnostics_tx = b.publish::<DiagnosticArray>("/diagnostics", QosSpec::DEFAULT, 4)?;
     // Bounded: a flood beyond this is dropped (and counted) by the transport.
     let sequence_rx = b.subscribe::<StringMsg>("~/sequence", QosSpec::DEFAULT, 256)?;
@@ -177,7 +184,8 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
     let mut node = NodeStatus::default();
     let mut next_id = 1u64;
     let mut last_snap: Option<StatusSnapshot> = None;
-    let mut submit = |text: &str, node: &mut NodeStatus| {
+    // Returns the command's id when it went to the loop.
+    let mut submit = |text: &str, node: &mut NodeStatus| -> Option<u64> {
         let id = next_id;
         next_id += 1;
         let mut rec = CommandRecord::new(id, text);
@@ -193,6 +201,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                 rec.reason = Some(e.to_string());
             }
         }
+        let sent = rec.reason.is_none().then_some(id);
         if let Some(reason) = &rec.reason {
             // A flood of bad commands must not flood the log too.
             if throttled(node.rejected + 1) {
@@ -208,10 +217,17 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
             tracing::info!("command {id} `{}`", rec.text);
         }
         node.record(rec);
+        sent
     };
     if !params.autostart.trim().is_empty() {
         submit(&params.autostart, &mut node);
     }
+    let mut goals = PlayGoals::default();
+    let mut goal_updates: Vec<PlayUpdate> = Vec::new();
+    let goal_rx = play
+        .as_ref()
+        .map(|p| p.events.clone())
+        .unwrap_or_else(never);
 
     let library_name = params.library.display().to_string();
     let diag_ctx = DiagnosticsContext {
@@ -290,6 +306,40 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                     }
                 }
             }
+            recv(goal_rx) -> event => {
+                match event {
+                    Ok(GoalEvent::Accepted { id, goal }) => {
+                        // Checked by the action server with these same commands.
+                        let commands = goal_commands(&goal, &motif_names, &parser).unwrap_or_default();
+                        tracing::info!("goal {} accepted: {}", hex(&id), commands.join("; "));
+                        let mut sent = None;
+                        for c in &commands {
+                            sent = submit(c, &mut node);
+                        }
+                        match sent {
+                            Some(command) => goals.start(id, &goal, command, &mut goal_updates),
+                            None => goal_updates.push(PlayGoals::refused(id, node.last_error.clone().unwrap_or_default())),
+                        }
+                    }
+                    Ok(GoalEvent::Rejected { goal, reason }) => {
+                        // Shown with the commands (id 0: it never was one).
+                        let mut rec = CommandRecord::new(0, &format!("goal: {}", goal.motifs.join(" ")));
+                        rec.accepted = Some(false);
+                        rec.reason = Some(reason);
+                        node.record(rec);
+                        if let Some(s) = &last_snap {
+                            publish_status(s, &node, &out);
+                        }
+                    }
+                    Ok(GoalEvent::Cancel { id }) => {
+                        if goals.cancel(id) {
+                            tracing::info!("goal {} canceled: stopping", hex(&id));
+                            submit("stop", &mut node);
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
             recv(live_rx) -> change => {
                 // Checked already by the parameter service.
                 if let Ok(("speed", Ok(v))) = change.as_ref().map(|(n, v)| (n.as_str(), live_speed(v))) {
@@ -307,6 +357,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                     if let Err(r) = result {
                         tracing::warn!("command {id} rejected by the controller: {}", r.message());
                     }
+                    goals.outcome(id, result, &mut goal_updates);
                     // The sender is waiting for this: say it now.
                     if node.resolve(id, result) {
                         if let Some(s) = &last_snap {
@@ -317,6 +368,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
             }
             recv(snap_rx) -> snap => {
                 if let Ok(snap) = snap {
+                    goals.observe(&snap, &mut goal_updates);
                     node.observe(&snap);
                     publish_status(&snap, &node, &out);
                     last_snap = Some(snap);
@@ -324,6 +376,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
             }
             default(Duration::from_millis(20)) => {}
         }
+        send_goal_updates(&play, &mut goal_updates);
         if Instant::now() >= diag_due {
             diag_due += DIAGNOSTICS_PERIOD;
             if let Some(s) = &last_snap {
@@ -357,6 +410,9 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
     }
     out.sample(&report.final_sample);
     node.observe(&report.final_status);
+    goals.observe(&report.final_status, &mut goal_updates);
+    goals.abort_all("the node shut down", &mut goal_updates);
+    send_goal_updates(&play, &mut goal_updates);
     publish_status(&report.final_status, &node, &out);
     publish_diagnostics(&report.final_status, &node, &mut diag_seen, &out);
     // Give the transport a moment to put the final samples on the wire.
@@ -376,6 +432,69 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         "timing: {}; transport {:?}; {} outbound samples dropped",
         report.timing, counters, out.dropped
     ))
+}
+
+type PlayEnds = ActionEnds<PlayMotifs>;
+
+/// `~/play_motifs` and `~/list_motifs` (motif_interfaces), on the default
+/// backend; r2r would need the package's generated bindings.
+#[cfg(not(feature = "ros-r2r"))]
+fn serve_play(
+    b: &mut TransportBuilder,
+    parser: &crate::control::CommandParser,
+    motif_names: &[String],
+    net: &crate::model::Network,
+    joint_names: &[String],
+) -> Result<Option<PlayEnds>, RosError> {
+    use super::status::motif_list;
+    use crate::ros::motif_interfaces::{ListMotifs, PlayMotifsGoal};
+    let list = motif_list(net, joint_names);
+    b.serve::<ListMotifs>("~/list_motifs", move |_| list.clone())?;
+    let (parser, known) = (parser.clone(), motif_names.to_vec());
+    let check =
+        Arc::new(move |goal: &PlayMotifsGoal| goal_commands(goal, &known, &parser).map(|_| ()));
+    // A goal per client at a time is the usual case; 16 leaves room.
+    b.serve_action::<PlayMotifs>("~/play_motifs", check, 16)
+        .map(Some)
+}
+
+#[cfg(feature = "ros-r2r")]
+fn serve_play(
+    _: &mut TransportBuilder,
+    _: &crate::control::CommandParser,
+    _: &[String],
+    _: &crate::model::Network,
+    _: &[String],
+) -> Result<Option<PlayEnds>, RosError> {
+    tracing::warn!("~/play_motifs and ~/list_motifs are served on the default backend only");
+    Ok(None)
+}
+
+/// Hands the goals' feedback and ends to the action server.
+fn send_goal_updates(play: &Option<PlayEnds>, updates: &mut Vec<PlayUpdate>) {
+    let Some(p) = play else {
+        updates.clear();
+        return;
+    };
+    for u in updates.drain(..) {
+        // Full only if the action thread is stuck; feedback can be lost, an
+        // end must not be, so wait briefly for room.
+        let end = matches!(u, crate::ros::action::GoalUpdate::End { .. });
+        let sent = if end {
+            p.updates
+                .send_timeout(u, Duration::from_millis(100))
+                .is_ok()
+        } else {
+            p.updates.try_send(u).is_ok()
+        };
+        if !sent && end {
+            tracing::error!("a goal's result could not reach the action server");
+        }
+    }
+}
+
+fn hex(id: &[u8; 16]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A `speed` parameter value (a double; an integer is taken as one).

@@ -8,7 +8,10 @@ use serde::Serialize;
 use super::recording::RecordingHealth;
 use crate::control::{FaultCode, Phase, RejectReason, StatusSnapshot, TimingSummary};
 use crate::model::Network;
-use crate::ros::msgs::{MotifStatus, Time};
+use crate::ros::{
+    motif_interfaces::{ListMotifsResponse, MotifStatus},
+    msgs::Time,
+};
 
 /// A command as the node received it, with its outcome once known.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,7 +134,7 @@ impl NodeStatus {
     }
 
     /// The loop's verdict on command `id`; false if it is no longer kept.
-    pub fn resolve(&mut self, id: u64, result: Result<(), RejectReason>) -> bool {
+    pub fn resolve(&mut self, id: u64, result: Result<u64, RejectReason>) -> bool {
         let Some(rec) = self
             .recent
             .iter_mut()
@@ -140,7 +143,7 @@ impl NodeStatus {
             return false;
         };
         match result {
-            Ok(()) => rec.accepted = Some(true),
+            Ok(_) => rec.accepted = Some(true),
             Err(r) => {
                 rec.accepted = Some(false);
                 rec.reason = Some(r.message().into());
@@ -240,25 +243,16 @@ pub fn status_messages(
         stalled: node.stalled,
         timing: snap.timing,
     };
-    // Unit enums serialise to their snake_case names, as in the JSON.
-    let word = |v: serde_json::Result<serde_json::Value>| {
-        v.ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
-    };
     let typed = MotifStatus {
         stamp,
-        phase: word(serde_json::to_value(doc.phase)),
+        phase: wire_name(doc.phase),
         motif: doc.motif.unwrap_or_default().to_string(),
         progress: doc.progress,
         queue: doc.queue.iter().map(|q| q.to_string()).collect(),
         speed: doc.speed,
         effective_speed: doc.effective_speed,
         state: doc.state.clone(),
-        fault: doc
-            .fault
-            .map(|f| word(serde_json::to_value(f)))
-            .unwrap_or_default(),
+        fault: doc.fault.map(wire_name).unwrap_or_default(),
         last_error: doc.last_error.clone().unwrap_or_default(),
         commands_accepted: doc.commands_accepted,
         commands_rejected: doc.commands_rejected,
@@ -293,6 +287,28 @@ pub fn motifs_json(net: &Network) -> String {
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
 
+/// What `~/list_motifs` answers: the same list as `~/motifs`, typed.
+pub fn motif_list(net: &Network, joint_names: &[String]) -> ListMotifsResponse {
+    ListMotifsResponse {
+        names: net.motifs.iter().map(|m| m.name.clone()).collect(),
+        durations: net
+            .motifs
+            .iter()
+            .map(|m| m.steps as f64 * f64::from(net.dt))
+            .collect(),
+        outputs: joint_names.to_vec(),
+    }
+}
+
+/// A unit enum's name as the JSON status writes it (`executing`,
+/// `tracking_error`).
+pub(crate) fn wire_name(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
 /// An idle snapshot at time 0, for tests that change what they look at.
 #[cfg(test)]
 pub(crate) fn idle_snapshot() -> StatusSnapshot {
@@ -312,6 +328,9 @@ pub(crate) fn idle_snapshot() -> StatusSnapshot {
         faults: 0,
         limited_ticks: 0,
         tracking_error: None,
+        enqueued: 0,
+        motif_seq: None,
+        finished: 0,
         loop_fault: None,
         timing: TimingSummary::default(),
     }
@@ -329,8 +348,8 @@ mod tests {
         }
         // Outcomes arrive in any order, each for its own id.
         assert!(node.resolve(3, Err(RejectReason::QueueFull)));
-        assert!(node.resolve(1, Ok(())));
-        assert!(!node.resolve(1, Ok(())), "resolved twice");
+        assert!(node.resolve(1, Ok(0)));
+        assert!(!node.resolve(1, Ok(0)), "resolved twice");
         let got: Vec<_> = node.recent.iter().map(|r| (r.id, r.accepted)).collect();
         assert_eq!(got, [(1, Some(true)), (2, None), (3, Some(false))]);
         assert_eq!((node.accepted, node.rejected), (2, 1));
@@ -338,7 +357,7 @@ mod tests {
             node.record(CommandRecord::new(id, "stop"));
         }
         assert_eq!(node.recent.len(), RECENT_COMMANDS);
-        assert!(!node.resolve(2, Ok(())), "2 has left the ring");
+        assert!(!node.resolve(2, Ok(0)), "2 has left the ring");
     }
 
     #[test]

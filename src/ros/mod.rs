@@ -5,8 +5,10 @@
 //! `r2r_backend.rs` (feature `ros-r2r`, rcl) are the two backends behind it.
 //! See `docs/ros_transport.md` for names, QoS and the interop test.
 
+pub mod action;
 pub mod bag;
 pub mod error;
+pub mod motif_interfaces;
 pub mod msgs;
 pub mod node;
 pub mod params;
@@ -14,6 +16,8 @@ pub mod params;
 pub mod r2r_backend;
 #[cfg(not(feature = "ros-r2r"))]
 pub mod ros2_client_backend;
+#[cfg(not(feature = "ros-r2r"))]
+mod ros2_client_servers;
 pub mod transport;
 
 /// The backend this build carries topics on: rcl through r2r when the

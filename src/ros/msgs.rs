@@ -61,6 +61,30 @@ pub trait BackendMessage {}
 #[cfg(not(feature = "ros-r2r"))]
 impl<T> BackendMessage for T {}
 
+/// A service type: `package/srv/Name`, its request and response.
+pub trait RosService: 'static {
+    const PACKAGE: &'static str;
+    const NAME: &'static str;
+    type Request: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + Sync + 'static;
+    type Response: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + Sync + 'static;
+}
+
+/// An action type: `package/action/Name`, its goal, result and feedback.
+pub trait RosAction: 'static {
+    const PACKAGE: &'static str;
+    const NAME: &'static str;
+    type Goal: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + Sync + 'static;
+    type Result: Serialize
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Clone
+        + Default
+        + Send
+        + Sync
+        + 'static;
+    type Feedback: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + Sync + 'static;
+}
+
 macro_rules! ros_message {
     ($ty:ty, $pkg:literal, $name:literal, $def:expr $(, $dep:ty)*) => {
         impl RosMessage for $ty {
@@ -80,6 +104,10 @@ macro_rules! ros_message {
         }
     };
 }
+
+// For the message modules beside this one (`motif_interfaces`).
+#[cfg(not(feature = "ros-r2r"))]
+pub(crate) use ros_message;
 
 /// `builtin_interfaces/Time`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,39 +245,6 @@ impl StringMsg {
 }
 
 ros_message!(StringMsg, "std_msgs", "String", "string data\n");
-
-/// `motif_interfaces/MotifStatus` (interfaces/motif_interfaces/msg), in the
-/// `.msg` file's field order: the CDR encoding follows the struct.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MotifStatus {
-    pub stamp: Time,
-    pub phase: String,
-    pub motif: String,
-    pub progress: f64,
-    pub queue: Vec<String>,
-    pub speed: f64,
-    pub effective_speed: f64,
-    pub state: String,
-    pub fault: String,
-    pub last_error: String,
-    pub commands_accepted: u64,
-    pub commands_rejected: u64,
-    pub faults: u64,
-    pub ticks: u64,
-    pub overruns: u64,
-    pub lateness_p99_us: f64,
-}
-
-// Default backend only: r2r would need motif_interfaces' generated bindings,
-// which its bundled set (CI's type-check) does not have.
-#[cfg(not(feature = "ros-r2r"))]
-ros_message!(
-    MotifStatus,
-    "motif_interfaces",
-    "MotifStatus",
-    include_str!("../../interfaces/motif_interfaces/msg/MotifStatus.msg"),
-    Time
-);
 
 /// `std_msgs/MultiArrayDimension`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -73,6 +73,8 @@ pub(crate) fn run(routes: Routes) {
         live,
         outbound,
         inbound,
+        // Action servers are declared on the default backend only.
+        servers: _,
         stats,
         stop,
         ready,

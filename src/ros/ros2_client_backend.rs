@@ -32,6 +32,7 @@ pub(crate) fn run(routes: Routes) {
         live,
         outbound,
         inbound,
+        servers,
         stats,
         stop,
         ready,
@@ -45,6 +46,10 @@ pub(crate) fn run(routes: Routes) {
         let mut tasks = inbound
             .into_iter()
             .map(|bind| bind(&mut node, Arc::clone(&stats)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let workers = servers
+            .into_iter()
+            .map(|bind| bind(&mut node, Arc::clone(&stats), stop.clone()))
             .collect::<Result<Vec<_>, _>>()?;
         let spinner = node.spinner()?;
         tasks.push(
@@ -63,10 +68,10 @@ pub(crate) fn run(routes: Routes) {
                 futures::executor::block_on(future::select(future::join_all(tasks), quit_rx));
             })
             .map_err(|e| RosError::Thread(format!("spawn ros-spin: {e}")))?;
-        Ok::<_, RosError>((node, pumps, spin, quit_tx))
+        Ok::<_, RosError>((node, pumps, workers, spin, quit_tx))
     })();
 
-    let (node, pumps, spin, quit_tx) = match setup {
+    let (node, pumps, workers, spin, quit_tx) = match setup {
         Ok(parts) => parts,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -82,6 +87,14 @@ pub(crate) fn run(routes: Routes) {
     );
 
     pump_outbound(pumps, &stop);
+    // The stop signal has disconnected, which ends the action servers too;
+    // they hold DDS endpoints, so they go before the node.
+    drop(stop);
+    for w in workers {
+        if w.join().is_err() {
+            tracing::error!("ros-action thread panicked");
+        }
+    }
 
     // Node first: its drop tells the spinner to stop while the spinner still
     // listens (the other order logs a spurious error). Subscriptions keep the
@@ -210,6 +223,10 @@ impl RosNode {
 
     pub fn spec(&self) -> &NodeSpec {
         &self.spec
+    }
+
+    pub(crate) fn node_mut(&mut self) -> &mut Node {
+        &mut self.node
     }
 
     /// Background task (ROS graph discovery, parameters) that `ros2-client`

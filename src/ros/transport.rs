@@ -35,6 +35,12 @@ use crossbeam_channel::{
 
 use futures::future::BoxFuture;
 
+#[cfg(not(feature = "ros-r2r"))]
+use super::{
+    action::{ActionEnds, GoalCheck},
+    msgs::{RosAction, RosService},
+    ros2_client_servers::{ActionRoute, ServiceRoute},
+};
 use super::{
     backend,
     error::RosError,
@@ -93,9 +99,21 @@ impl TransportStats {
 pub struct TransportBuilder {
     node: NodeSpec,
     live: Option<LiveParameters>,
-    declared: HashSet<(bool, String)>,
+    declared: HashSet<(Direction, String)>,
     outbound: Vec<OutboundRoute>,
     inbound: Vec<InboundRoute>,
+    servers: Vec<ServerRoute>,
+}
+
+/// What a declared name is for: the same name may be published and
+/// subscribed (a loopback), but not declared twice for one use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Direction {
+    Publish,
+    Subscribe,
+    // Services and actions are declared on the default backend only.
+    #[cfg_attr(feature = "ros-r2r", allow(dead_code))]
+    Serve,
 }
 
 impl TransportBuilder {
@@ -106,6 +124,7 @@ impl TransportBuilder {
             declared: HashSet::new(),
             outbound: Vec::new(),
             inbound: Vec::new(),
+            servers: Vec::new(),
         }
     }
 
@@ -118,7 +137,7 @@ impl TransportBuilder {
         qos: QosSpec,
         capacity: usize,
     ) -> Result<Sender<M>, RosError> {
-        let topic = self.declare(true, topic, capacity)?;
+        let topic = self.declare(Direction::Publish, topic, capacity)?;
         let (tx, rx) = bounded(capacity);
         let route = Outbound { topic, qos, rx };
         self.outbound.push(Box::new(move |node, stats| {
@@ -135,7 +154,7 @@ impl TransportBuilder {
         qos: QosSpec,
         capacity: usize,
     ) -> Result<Receiver<M>, RosError> {
-        let topic = self.declare(false, topic, capacity)?;
+        let topic = self.declare(Direction::Subscribe, topic, capacity)?;
         let (tx, rx) = bounded(capacity);
         let route = Inbound { topic, qos, tx };
         self.inbound.push(Box::new(move |node, stats| {
@@ -152,9 +171,54 @@ impl TransportBuilder {
         rx
     }
 
+    /// Answer `S` calls on `name` with `answer`, which runs on the transport's
+    /// spin thread and so must be quick (a lookup, not a computation).
+    /// Default backend only (see `motif_interfaces`).
+    #[cfg(not(feature = "ros-r2r"))]
+    pub fn serve<S: RosService>(
+        &mut self,
+        name: &str,
+        answer: impl Fn(S::Request) -> S::Response + Send + 'static,
+    ) -> Result<(), RosError> {
+        let name = self.declare(Direction::Serve, name, 1)?;
+        let route = ServiceRoute::<S> {
+            name,
+            answer: Box::new(answer),
+        };
+        self.inbound
+            .push(Box::new(move |node, stats| node.serve(route, stats)));
+        Ok(())
+    }
+
+    /// Serve the action `A` on `name`: goals that pass `check` arrive as
+    /// [`GoalEvent`]s, and the application ends each with a
+    /// [`GoalUpdate::End`]. Both channels hold `capacity`. Default backend
+    /// only (see `motif_interfaces`).
+    #[cfg(not(feature = "ros-r2r"))]
+    pub fn serve_action<A: RosAction>(
+        &mut self,
+        name: &str,
+        check: GoalCheck<A::Goal>,
+        capacity: usize,
+    ) -> Result<ActionEnds<A>, RosError> {
+        let name = self.declare(Direction::Serve, name, capacity)?;
+        let (events_tx, events) = bounded(capacity);
+        let (updates, updates_rx) = bounded(capacity);
+        let route = ActionRoute::<A> {
+            name,
+            check,
+            events: events_tx,
+            updates: updates_rx,
+        };
+        self.servers.push(Box::new(move |node, stats, stop| {
+            node.serve_action(route, stats, stop)
+        }));
+        Ok(ActionEnds { events, updates })
+    }
+
     fn declare(
         &mut self,
-        outbound: bool,
+        direction: Direction,
         topic: &str,
         capacity: usize,
     ) -> Result<String, RosError> {
@@ -164,7 +228,7 @@ impl TransportBuilder {
             // fail unless the transport happens to be waiting at that instant.
             return Err(RosError::ZeroCapacity { topic: full });
         }
-        if !self.declared.insert((outbound, full.clone())) {
+        if !self.declared.insert((direction, full.clone())) {
             return Err(RosError::DuplicateTopic { topic: full });
         }
         Ok(full)
@@ -182,6 +246,7 @@ impl TransportBuilder {
             live: self.live,
             outbound: self.outbound,
             inbound: self.inbound,
+            servers: self.servers,
             stats: Arc::clone(&stats),
             stop: stop_rx,
             ready: ready_tx,
@@ -263,6 +328,8 @@ pub(crate) struct Routes {
     pub live: Option<LiveParameters>,
     pub outbound: Vec<OutboundRoute>,
     pub inbound: Vec<InboundRoute>,
+    #[cfg_attr(feature = "ros-r2r", allow(dead_code))]
+    pub servers: Vec<ServerRoute>,
     pub stats: Arc<TransportStats>,
     pub stop: Receiver<()>,
     pub ready: Sender<Result<(), RosError>>,
@@ -323,6 +390,17 @@ pub(crate) type InboundRoute = Box<
             &mut backend::TransportNode,
             Arc<TransportStats>,
         ) -> Result<BoxFuture<'static, ()>, RosError>
+        + Send,
+>;
+
+/// A declared action server; binding it starts its thread, which ends when
+/// the stop signal (the receiver given) disconnects.
+pub(crate) type ServerRoute = Box<
+    dyn FnOnce(
+            &mut backend::TransportNode,
+            Arc<TransportStats>,
+            Receiver<()>,
+        ) -> Result<JoinHandle<()>, RosError>
         + Send,
 >;
 

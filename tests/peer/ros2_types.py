@@ -173,6 +173,122 @@ class MotifStatus_(IdlStruct, typename="motif_interfaces::msg::dds_::MotifStatus
 
 
 
+
+# The ROS 2 action protocol (action_msgs, unique_identifier_msgs) and our
+# motif_interfaces action and service, written from the .action/.srv files,
+# for tests/peer/action_peer.py.
+@final
+@dataclass
+class UUID_(IdlStruct, typename="unique_identifier_msgs::msg::dds_::UUID_"):
+    uuid: t.array[t.uint8, 16]
+
+
+@final
+@dataclass
+class GoalInfo_(IdlStruct, typename="action_msgs::msg::dds_::GoalInfo_"):
+    goal_id: UUID_
+    stamp: Time_
+
+
+@final
+@dataclass
+class GoalStatus_(IdlStruct, typename="action_msgs::msg::dds_::GoalStatus_"):
+    goal_info: GoalInfo_
+    status: t.int8
+
+
+@final
+@dataclass
+class GoalStatusArray_(IdlStruct, typename="action_msgs::msg::dds_::GoalStatusArray_"):
+    status_list: t.sequence[GoalStatus_]
+
+
+@final
+@dataclass
+class CancelGoal_Request_(IdlStruct, typename="action_msgs::srv::dds_::CancelGoal_Request_"):
+    goal_info: GoalInfo_
+
+
+@final
+@dataclass
+class CancelGoal_Response_(IdlStruct, typename="action_msgs::srv::dds_::CancelGoal_Response_"):
+    return_code: t.int8
+    goals_canceling: t.sequence[GoalInfo_]
+
+
+@final
+@dataclass
+class PlayMotifs_Goal_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_Goal_"):
+    motifs: t.sequence[str]
+    append: bool
+    speed: t.float64
+
+
+@final
+@dataclass
+class PlayMotifs_Result_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_Result_"):
+    success: bool
+    motifs_completed: t.uint32
+    error: str
+
+
+@final
+@dataclass
+class PlayMotifs_Feedback_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_Feedback_"):
+    current_motif: str
+    index: t.uint32
+    progress: t.float64
+    phase: str
+
+
+@final
+@dataclass
+class PlayMotifs_SendGoal_Request_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_SendGoal_Request_"):
+    goal_id: UUID_
+    goal: PlayMotifs_Goal_
+
+
+@final
+@dataclass
+class PlayMotifs_SendGoal_Response_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_SendGoal_Response_"):
+    accepted: bool
+    stamp: Time_
+
+
+@final
+@dataclass
+class PlayMotifs_GetResult_Request_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_GetResult_Request_"):
+    goal_id: UUID_
+
+
+@final
+@dataclass
+class PlayMotifs_GetResult_Response_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_GetResult_Response_"):
+    status: t.int8
+    result: PlayMotifs_Result_
+
+
+@final
+@dataclass
+class PlayMotifs_FeedbackMessage_(IdlStruct, typename="motif_interfaces::action::dds_::PlayMotifs_FeedbackMessage_"):
+    goal_id: UUID_
+    feedback: PlayMotifs_Feedback_
+
+
+@final
+@dataclass
+class ListMotifs_Request_(IdlStruct, typename="motif_interfaces::srv::dds_::ListMotifs_Request_"):
+    structure_needs_at_least_one_member: t.uint8
+
+
+@final
+@dataclass
+class ListMotifs_Response_(IdlStruct, typename="motif_interfaces::srv::dds_::ListMotifs_Response_"):
+    names: t.sequence[str]
+    durations: t.sequence[t.float64]
+    outputs: t.sequence[str]
+
+
 def qos(transient_local=False, depth=10):
     # RustDDS speaks XCDR1 (plain CDR) only; Cyclone would otherwise offer
     # XCDR2 for some types and the writers/readers would not match.
