@@ -96,6 +96,44 @@ fn scenario() {
     let unknown = expect(&["run", "circle", "bogus"], 2);
     assert!(unknown.contains("bogus"), "{unknown}");
 
+    // `play`, through the ~/play_motifs action: feedback, then the result;
+    // a refused goal says why; Ctrl-C cancels with a stop.
+    let played = expect(&["play", "reach_left", "--speed", "2"], 0);
+    assert!(played.contains("[1/1] reach_left executing"), "{played}");
+    assert!(
+        played.contains("succeeded: 1 of 1 motifs played"),
+        "{played}"
+    );
+    let refused = expect(&["play", "circle", "jump"], 2);
+    assert!(
+        refused.contains("rejected: unknown motif(s): jump; the library has: circle"),
+        "{refused}"
+    );
+    let mut playing = Command::new(env!("CARGO_BIN_EXE_motifctl"))
+        .args(["--timeout", "10", "play", "circle", "wave", "--speed", "1"])
+        .env("ROS_DOMAIN_ID", "3")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start motifctl");
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill")
+        .args(["-INT", &playing.id().to_string()])
+        .status();
+    common::wait_bounded(&mut playing, Duration::from_secs(20)).expect("motifctl play hung");
+    let out = playing.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("stopping") && stdout.contains("canceled: 0 of 2 motifs played"),
+        "{stdout}"
+    );
+
     let _ = Command::new("kill")
         .args(["-INT", &node.0.id().to_string()])
         .status();

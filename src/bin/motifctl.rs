@@ -4,6 +4,7 @@
 //! ```sh
 //! motifctl list
 //! motifctl run circle wave
+//! motifctl play circle wave --speed 0.8   # the ~/play_motifs action: waits, Ctrl-C cancels
 //! motifctl append reach_left
 //! motifctl speed 1.5
 //! motifctl stop | hold
@@ -45,6 +46,19 @@ enum Cmd {
         #[arg(required = true)]
         motifs: Vec<String>,
     },
+    /// Play motifs through the `~/play_motifs` action: prints the
+    /// feedback, waits for the end, and cancels (a decelerating stop) on
+    /// Ctrl-C. Exit status: 0 succeeded, 2 rejected, 3 canceled, 4 aborted.
+    Play {
+        #[arg(required = true)]
+        motifs: Vec<String>,
+        /// Queue behind what is playing instead of replacing it.
+        #[arg(long)]
+        append: bool,
+        /// Speed factor (0 keeps the current one).
+        #[arg(long, default_value_t = 0.0)]
+        speed: f64,
+    },
     /// Add motifs to the end of the queue.
     Append {
         #[arg(required = true)]
@@ -85,6 +99,14 @@ fn run() -> Result<ExitCode> {
         format!("/{base}")
     };
     let timeout = Duration::from_secs_f64(cli.timeout.max(0.1));
+    if let Cmd::Play {
+        motifs,
+        append,
+        speed,
+    } = &cli.cmd
+    {
+        return play(&base, motifs, *append, *speed, timeout);
+    }
     let mut b = TransportBuilder::new(NodeSpec::new(format!("motifctl_{}", std::process::id())));
     let seq_tx = b.publish::<StringMsg>(&format!("{base}/sequence"), QosSpec::DEFAULT, 4)?;
     let status_rx = b.subscribe::<StringMsg>(&format!("{base}/status"), QosSpec::DEFAULT, 64)?;
@@ -133,6 +155,7 @@ fn run() -> Result<ExitCode> {
                 }
             }
         }
+        Cmd::Play { .. } => unreachable!("handled above"),
         Cmd::Run { motifs } => motifs.join(" "),
         Cmd::Append { motifs } => format!("append {}", motifs.join(" ")),
         Cmd::Stop => "stop".into(),
@@ -185,6 +208,131 @@ fn run() -> Result<ExitCode> {
         }
     }
     bail!("no acknowledgement of `{text}` in the controller status within {timeout:?}")
+}
+
+/// `motifctl play`: one goal on `{base}/play_motifs`, to its end.
+#[cfg(not(feature = "ros-r2r"))]
+fn play(
+    base: &str,
+    motifs: &[String],
+    append: bool,
+    speed: f64,
+    timeout: Duration,
+) -> Result<ExitCode> {
+    use motif::ros::{
+        action_client::{run_goal, status_word, GoalOutcome},
+        motif_interfaces::{PlayMotifs, PlayMotifsGoal},
+    };
+    use std::sync::{atomic::AtomicBool, Arc};
+    let cancel = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel))
+        .context("installing the Ctrl-C handler")?;
+    // The node's status says why a goal was refused; the action cannot.
+    let mut b = TransportBuilder::new(NodeSpec::new(format!("motifctl_{}", std::process::id())));
+    let status_rx = b.subscribe::<StringMsg>(&format!("{base}/status"), QosSpec::DEFAULT, 64)?;
+    let transport = b.spawn().context("starting the DDS transport")?;
+    let goal = PlayMotifsGoal {
+        motifs: motifs.to_vec(),
+        append,
+        speed,
+    };
+    let spec = NodeSpec::new(format!("motifctl_play_{}", std::process::id()));
+    let mut last = String::new();
+    let outcome = run_goal::<PlayMotifs>(
+        &spec,
+        &format!("{base}/play_motifs"),
+        goal,
+        timeout,
+        &cancel,
+        |f| {
+            let line = format!(
+                "[{}/{}] {} {} {:.0}%",
+                f.index + 1,
+                motifs.len(),
+                f.current_motif,
+                f.phase,
+                f.progress * 100.0
+            );
+            // Feedback comes at the status rate; print when it changes much.
+            if line != last {
+                println!("{line}");
+                last = line;
+            }
+        },
+    )
+    .with_context(|| {
+        format!(
+            "playing through {base}/play_motifs; is the controller running (same ROS_DOMAIN_ID)?"
+        )
+    })?;
+    let code = match outcome {
+        GoalOutcome::Rejected => {
+            let text = format!("goal: {}", motifs.join(" "));
+            let reason = rejection(&status_rx, &motif::node::echo(&text), timeout);
+            println!(
+                "rejected: {}",
+                reason
+                    .as_deref()
+                    .unwrap_or("(the controller gave no reason)")
+            );
+            ExitCode::from(2)
+        }
+        GoalOutcome::Ended { status, result } => {
+            let word = status_word(status);
+            if result.error.is_empty() {
+                println!(
+                    "{word}: {} of {} motifs played",
+                    result.motifs_completed,
+                    motifs.len()
+                );
+            } else {
+                println!(
+                    "{word}: {} of {} motifs played ({})",
+                    result.motifs_completed,
+                    motifs.len(),
+                    result.error
+                );
+            }
+            ExitCode::from(match word {
+                "succeeded" => 0,
+                "canceled" => 3,
+                _ => 4,
+            })
+        }
+    };
+    drop(transport);
+    Ok(code)
+}
+
+#[cfg(feature = "ros-r2r")]
+fn play(_: &str, _: &[String], _: bool, _: f64, _: Duration) -> Result<ExitCode> {
+    bail!("`play` uses motif_interfaces, which this r2r build has no bindings for; use `run`")
+}
+
+/// The reason the node's status gives for a refused goal (shown as `echo`).
+#[cfg(not(feature = "ros-r2r"))]
+fn rejection(
+    status_rx: &crossbeam_channel::Receiver<StringMsg>,
+    echo: &str,
+    timeout: Duration,
+) -> Option<String> {
+    let deadline = Instant::now() + timeout.min(Duration::from_secs(2));
+    while let Ok(msg) = status_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&msg.data) else {
+            continue;
+        };
+        let found = v["recent_commands"].as_array().and_then(|recent| {
+            recent
+                .iter()
+                .rev()
+                .find(|c| c["text"].as_str() == Some(echo) && c["accepted"] == false)
+                .and_then(|c| c["reason"].as_str().map(String::from))
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// The id of the newest command in a status message (0 if none).

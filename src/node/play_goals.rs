@@ -196,7 +196,7 @@ impl PlayGoals {
                 out.push(feedback(next - a, 0.0, "queued".into()));
                 None
             } else if g.canceling {
-                Some((GoalEnd::Canceled, "canceled".into()))
+                Some((GoalEnd::Canceled, "a client canceled it".into()))
             } else if let Some(f) = snap.fault {
                 Some((GoalEnd::Aborted, format!("fault: {}", f.message())))
             } else {
@@ -423,7 +423,7 @@ mod tests {
         p.observe(&snap(3, &[], None, 0, Phase::Holding), &mut out);
         assert_eq!(
             ends(&out),
-            vec![([1; 16], GoalEnd::Canceled, 0, "canceled".into())]
+            vec![([1; 16], GoalEnd::Canceled, 0, "a client canceled it".into())]
         );
     }
 

@@ -6,6 +6,8 @@
 //! See `docs/ros_transport.md` for names, QoS and the interop test.
 
 pub mod action;
+#[cfg(not(feature = "ros-r2r"))]
+pub mod action_client;
 pub mod bag;
 pub mod error;
 pub mod motif_interfaces;

@@ -62,8 +62,16 @@ pub(crate) struct ActionRoute<A: RosAction> {
 }
 
 /// The ROS service defaults (rmw_qos_profile_services_default).
-fn services_qos() -> QosProfile {
+pub(crate) fn services_qos() -> QosProfile {
     QosProfile::publisher_default().history(History::KeepLast { depth: 10 })
+}
+
+/// An action's status topic, as rclcpp has it: latched (transient local,
+/// depth 1), so a late client still sees its goal's state.
+pub(crate) fn status_qos() -> QosProfile {
+    QosProfile::publisher_default()
+        .durability(Durability::TransientLocal)
+        .history(History::KeepLast { depth: 1 })
 }
 
 fn name_of(full: &str) -> Result<Name, RosError> {
@@ -110,17 +118,12 @@ impl RosNode {
         stats: Arc<TransportStats>,
         stop: Receiver<()>,
     ) -> Result<JoinHandle<()>, RosError> {
-        // rclcpp's action defaults: services as usual, the status latched
-        // (transient local, depth 1) so a late client sees its goal's state.
-        let status_qos = QosProfile::publisher_default()
-            .durability(Durability::TransientLocal)
-            .history(History::KeepLast { depth: 1 });
         let qos = ActionServerQosPolicies {
             goal_service: services_qos(),
             result_service: services_qos(),
             cancel_service: services_qos(),
             feedback_publisher: services_qos(),
-            status_publisher: status_qos,
+            status_publisher: status_qos(),
         };
         let server = self
             .node_mut()
@@ -367,6 +370,11 @@ fn uuid(id: GoalId) -> UUID {
 
 fn ros_time(t: Time) -> builtin_interfaces::Time {
     builtin_interfaces::Time::from_nanos(i64::from(t.sec) * 1_000_000_000 + i64::from(t.nanosec))
+}
+
+/// The code of a status as ros2-client types it.
+pub(crate) fn goal_code(status: GoalStatusEnum) -> i8 {
+    status as i8
 }
 
 fn goal_status(code: i8) -> GoalStatusEnum {
