@@ -460,3 +460,44 @@ fn hold_at_the_acceleration_limit_keeps_the_jerk_limit() {
     random_session(4747349127701678667, 70_000);
     random_session(4747204250103787381, 125_000);
 }
+
+/// `velocity_limit_scale` changed while a motif plays fast: the caps follow
+/// at once, the stream stays within the acceleration and jerk limits
+/// throughout (no step), and within the new velocity limits once the
+/// speed has ramped down.
+#[test]
+fn a_lower_velocity_scale_mid_motif_slows_the_arm_smoothly() {
+    let (lib, _, mut ctl) = setup(&Params::default());
+    let m = lib.network.motif_index("circle").unwrap();
+    let cap = ctl.speed_cap(m);
+    let full = *ctl.limits();
+    ctl.command(Command::Speed(2.0)).unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle", "circle"])))
+        .unwrap();
+    let mut before = Vec::new();
+    let mut k = 0;
+    // Half a second into the motif.
+    let mut executing = 0;
+    while executing < 500 {
+        k += 1;
+        before.push(ctl.tick(k as f64 * PERIOD));
+        executing += usize::from(ctl.phase() == Phase::Executing);
+        assert!(k < 10_000, "never executed");
+    }
+    ctl.command(Command::VelocityScale(0.3)).unwrap();
+    assert!(ctl.speed_cap(m) < cap, "{} vs {cap}", ctl.speed_cap(m));
+    let mut after = Vec::new();
+    for k in k + 1..k + 2500 {
+        after.push(ctl.tick(k as f64 * PERIOD));
+    }
+    assert_eq!(ctl.phase(), Phase::Executing, "still in the motif, slower");
+    // The whole stream against the full limits: continuous through the change.
+    let mut whole = LimitMeter::new(&full, PERIOD);
+    for s in before.iter().chain(&after).filter(|s| s.is_command()) {
+        let f = whole.push(s.positions());
+        assert!(f.iter().all(|&x| x <= 1.0 + 1e-6), "t={:.3}: {f:?}", s.t);
+    }
+    // Against the new limits once the speed has come down (the ramp is 0.25 s).
+    check_limits(&ctl, &after[500..]);
+    assert!(ctl.limits().velocity[0] < full.velocity[0] * 0.35);
+}

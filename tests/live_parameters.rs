@@ -2,7 +2,8 @@
 //! DDS, tests/peer/param_peer.py calling rcl_interfaces/SetParameters over
 //! the ROS 2 service topics) in a private network namespace: a valid
 //! `speed` is accepted and takes effect (the node's `~/status` shows it), an
-//! out-of-range one is refused with the bounds, and a read-only parameter is
+//! out-of-range one is refused with the bounds, `velocity_limit_scale` is
+//! applied live and refused outside (0, 1], and a read-only parameter is
 //! refused with the reason.
 
 mod common;
@@ -53,6 +54,7 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
             "speed:=9.0",
         ])
         .args(["loop_rate_hz:=500.0", "speed:=1.0"])
+        .args(["velocity_limit_scale:=0.5", "velocity_limit_scale:=1.5"])
         .args(["--status", "/motif_controller/status"])
         .args(["--motif-status", "/motif_controller/motif_status"])
         .output()
@@ -85,10 +87,23 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
     assert_eq!(ok, false);
     assert!(reason.starts_with("read-only"), "{reason}");
     assert_eq!(result(4).0, true, "speed 1.0: {:?}", lines[4]);
+    assert_eq!(
+        result(5).0,
+        true,
+        "velocity_limit_scale 0.5: {:?}",
+        lines[5]
+    );
+    let (ok, reason) = result(6);
+    assert_eq!(ok, false);
+    assert!(reason.contains("is not in (0, 1]"), "{reason}");
+    assert!(
+        log.contains("parameter velocity_limit_scale set to 0.5"),
+        "{log}"
+    );
     assert!(log.contains("parameter speed set to 0.5"), "{log}");
     assert!(log.contains("parameter speed set to 1"), "{log}");
     // The last change took effect: the status reports the speed in use.
-    let last = &lines[5]["status"];
+    let last = &lines[7]["status"];
     assert_eq!(last["speed"], 1.0, "{last}");
     let commands: Vec<&str> = last["recent_commands"]
         .as_array()
@@ -97,14 +112,19 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
         .filter_map(|c| c["text"].as_str())
         .collect();
     let speeds: Vec<&str> = commands
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|c| c.starts_with("speed"))
         .collect();
     assert_eq!(speeds, ["speed 0.8", "speed 1", "speed 0.5", "speed 1"]);
+    assert!(
+        commands.contains(&"velocity_limit_scale 0.5"),
+        "{commands:?}"
+    );
 
     // The typed status (motif_interfaces/msg/MotifStatus) says the same,
     // decoded by Cyclone from an independent declaration of the .msg.
-    let typed = &lines[6]["motif_status"];
+    let typed = &lines[8]["motif_status"];
     assert_eq!(typed["speed"], 1.0, "{typed}");
     assert!(
         ["preparing", "executing"].contains(&typed["phase"].as_str().unwrap()),

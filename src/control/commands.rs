@@ -92,6 +92,9 @@ pub enum Command {
     Hold,
     /// Scale motif time by this factor (already checked against the bounds).
     Speed(f64),
+    /// Use this share of each joint's velocity limit, in (0, 1] (the
+    /// `velocity_limit_scale` parameter, changed live).
+    VelocityScale(f64),
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,10 +111,12 @@ pub enum CommandError {
     MissingArgument(&'static str),
     #[error("`{0}` takes no arguments")]
     UnexpectedArgument(&'static str),
-    #[error("speed `{0}` is not a finite number")]
+    #[error("`{0}` is not a finite number")]
     BadNumber(String),
     #[error("speed {value} is outside the allowed range [{min}, {max}]")]
     SpeedOutOfRange { value: f64, min: f64, max: f64 },
+    #[error("velocity_limit_scale {0} is not in (0, 1]")]
+    ScaleOutOfRange(f64),
 }
 
 /// Parses command text against a library's motif names and the speed bounds.
@@ -174,15 +179,7 @@ impl CommandParser {
             "stop" => no_args(tokens, "stop").map(|()| Command::Stop),
             "hold" => no_args(tokens, "hold").map(|()| Command::Hold),
             "speed" => {
-                let arg = tokens
-                    .next()
-                    .ok_or(CommandError::MissingArgument("speed"))?;
-                no_args(tokens, "speed")?;
-                let value: f64 = arg
-                    .parse()
-                    .ok()
-                    .filter(|v: &f64| v.is_finite())
-                    .ok_or_else(|| CommandError::BadNumber(shown(arg)))?;
+                let value = self.number(tokens, "speed")?;
                 if !(self.speed_min..=self.speed_max).contains(&value) {
                     return Err(CommandError::SpeedOutOfRange {
                         value,
@@ -191,6 +188,13 @@ impl CommandParser {
                     });
                 }
                 Ok(Command::Speed(value))
+            }
+            "velocity_limit_scale" => {
+                let value = self.number(tokens, "velocity_limit_scale")?;
+                if !(value > 0.0 && value <= 1.0) {
+                    return Err(CommandError::ScaleOutOfRange(value));
+                }
+                Ok(Command::VelocityScale(value))
             }
             "append" => {
                 let q = self.motifs(tokens)?;
@@ -210,6 +214,20 @@ impl CommandParser {
                 .motifs(std::iter::once(first).chain(tokens))
                 .map(Command::Run),
         }
+    }
+
+    /// The one finite number after `verb`.
+    fn number<'a>(
+        &self,
+        mut tokens: impl Iterator<Item = &'a str>,
+        verb: &'static str,
+    ) -> Result<f64, CommandError> {
+        let arg = tokens.next().ok_or(CommandError::MissingArgument(verb))?;
+        no_args(tokens, verb)?;
+        arg.parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| CommandError::BadNumber(shown(arg)))
     }
 
     fn motifs<'a>(
@@ -298,6 +316,18 @@ mod tests {
         assert_eq!(p.parse("STOP").unwrap(), Command::Stop);
         assert_eq!(p.parse("hold").unwrap(), Command::Hold);
         assert_eq!(p.parse("speed 1.5").unwrap(), Command::Speed(1.5));
+        assert_eq!(
+            p.parse("velocity_limit_scale 0.5").unwrap(),
+            Command::VelocityScale(0.5)
+        );
+        assert_eq!(
+            p.parse("velocity_limit_scale 0"),
+            Err(CommandError::ScaleOutOfRange(0.0))
+        );
+        assert_eq!(
+            p.parse("velocity_limit_scale 1.5"),
+            Err(CommandError::ScaleOutOfRange(1.5))
+        );
     }
 
     #[test]

@@ -141,6 +141,11 @@ pub struct Controller {
     start_posture: Vec<[f64; MAX_JOINTS]>,
     /// Highest speed at which each motif's own peaks fit the limits.
     speed_caps: Vec<f64>,
+    /// Each motif's peak velocity, acceleration and jerk per joint at speed
+    /// 1, kept so a new velocity scale re-derives the caps without the network.
+    motif_peaks: Vec<[[f64; 3]; MAX_JOINTS]>,
+    /// The velocity limits at scale 1.
+    full_velocity: [f64; MAX_JOINTS],
 
     activity: Activity,
     /// Network steps taken in the current activity, of `total`.
@@ -207,6 +212,7 @@ impl Controller {
             &names,
             config.velocity_limit_scale,
         )?;
+        let full_velocity = JointLimits::from_arm(arm, &config.joint_limits, &names, 1.0)?.velocity;
         let mut perm = [0usize; MAX_JOINTS];
         for (i, name) in names.iter().enumerate() {
             perm[i] = outputs.iter().position(|o| o == name).ok_or_else(|| {
@@ -259,6 +265,8 @@ impl Controller {
             rest: [0.0; MAX_JOINTS],
             start_posture: Vec::new(),
             speed_caps: Vec::new(),
+            motif_peaks: Vec::new(),
+            full_velocity,
             activity: Activity::Rest,
             k: 0,
             total: 0,
@@ -347,8 +355,25 @@ impl Controller {
                 }
             }
             self.speed_caps.push(self.limits.speed_cap(&peaks[..n]));
+            self.motif_peaks.push(peaks);
         }
         Ok(())
+    }
+
+    /// Uses `scale` of each joint's velocity limit from now on: the
+    /// tracker's limit and the motifs' speed caps follow (a lower cap ramps
+    /// the effective speed down as any cap does; while it ramps the tracker
+    /// brakes within the acceleration and jerk limits, as Ruckig does when
+    /// a state starts beyond a new limit).
+    fn set_velocity_scale(&mut self, scale: f64) {
+        let n = self.joint_count();
+        for j in 0..n {
+            self.limits.velocity[j] = self.full_velocity[j] * scale;
+        }
+        self.tracker.set_velocity_limits(&self.limits);
+        for (cap, peaks) in self.speed_caps.iter_mut().zip(&self.motif_peaks) {
+            *cap = self.limits.speed_cap(&peaks[..n]);
+        }
     }
 
     /// Joints commanded.
@@ -425,6 +450,10 @@ impl Controller {
 
     /// Applies a command at the time of the last tick.
     pub fn command(&mut self, cmd: Command) -> Result<(), RejectReason> {
+        if let Command::VelocityScale(scale) = cmd {
+            self.set_velocity_scale(scale);
+            return Ok(());
+        }
         let moving = self.moving() && !self.waiting;
         self.seq.command(cmd, moving).map(|action| match action {
             Action::Prepare(m) if self.waiting => self.pending = Some(m),

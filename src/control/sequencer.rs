@@ -203,6 +203,8 @@ impl Sequencer {
                 self.speed = s;
                 Ok(Action::Nothing)
             }
+            // The controller's limits, not the sequence.
+            Command::VelocityScale(_) => Ok(Action::Nothing),
         }
     }
 

@@ -130,6 +130,13 @@ impl Tracker {
     }
 
     /// Commanded state is `state` from now on (start, re-synchronisation).
+    /// New velocity limits (the other limits stay); the next plan uses them.
+    pub fn set_velocity_limits(&mut self, limits: &JointLimits) {
+        for i in 0..self.len {
+            self.input.max_velocity[i] = limits.velocity[i] * TRACKER_SHARE;
+        }
+    }
+
     pub fn reset(&mut self, state: &JointState3) {
         for i in 0..MAX_JOINTS {
             self.input.current_position[i] = state.position[i];

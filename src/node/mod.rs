@@ -13,6 +13,8 @@
 //! - [`status`]: the `~/status` and `~/motifs` JSON, with the node's record
 //!   of the commands it received; [`diagnostics`]: the same state as
 //!   `/diagnostics` levels and values.
+//! - [`play_goals`]: `~/play_motifs` goals as ordinary commands, tracked
+//!   from the status snapshots.
 //! - [`recording`]: the outputs into a rosbag2 bag on a thread of its own,
 //!   through a bounded queue (the `record` parameter).
 

@@ -121,14 +121,15 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
         .use_sim_time
         .then(|| b.subscribe::<Clock>("/clock", QosSpec::DEFAULT, 16))
         .transpose()?;
-    // `ros2 param set … speed` while running: checked like a `speed` command
-    // (the same bounds), then applied as one. The rest stay read-only.
-    let speed_check = parser.clone();
+    // `ros2 param set … speed` (or `velocity_limit_scale`) while running:
+    // checked like the command of that name (the same bounds), then applied
+    // as one. The rest stay read-only.
+    let live_check = parser.clone();
     let live_rx = b.live_parameters(Arc::new(move |name, value| {
-        (name == "speed").then(|| {
-            let v = live_speed(value)?;
-            speed_check
-                .parse(&format!("speed {v}"))
+        LIVE.contains(&name).then(|| {
+            let v = live_number(name, value)?;
+            live_check
+                .parse(&format!("{name} {v}"))
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })
@@ -342,9 +343,11 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
             }
             recv(live_rx) -> change => {
                 // Checked already by the parameter service.
-                if let Ok(("speed", Ok(v))) = change.as_ref().map(|(n, v)| (n.as_str(), live_speed(v))) {
-                    tracing::info!("parameter speed set to {v}");
-                    submit(&format!("speed {v}"), &mut node);
+                if let Ok((name, value)) = change {
+                    if let Ok(v) = live_number(&name, &value) {
+                        tracing::info!("parameter {name} set to {v}");
+                        submit(&format!("{name} {v}"), &mut node);
+                    }
                 }
             }
             recv(clock_rx) -> msg => {
@@ -497,12 +500,16 @@ fn hex(id: &[u8; 16]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A `speed` parameter value (a double; an integer is taken as one).
-fn live_speed(value: &ParamValue) -> Result<f64, String> {
+/// The parameters `ros2 param set` may change while the node runs; each
+/// is also a command of the same name.
+const LIVE: [&str; 2] = ["speed", "velocity_limit_scale"];
+
+/// A live parameter's value (a double; an integer is taken as one).
+fn live_number(name: &str, value: &ParamValue) -> Result<f64, String> {
     match value {
         ParamValue::Double(v) => Ok(*v),
         ParamValue::Integer(i) => Ok(*i as f64),
-        _ => Err("speed must be a number (a double)".into()),
+        _ => Err(format!("{name} must be a number (a double)")),
     }
 }
 
