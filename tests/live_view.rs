@@ -86,6 +86,11 @@ fn a_foxglove_client_sees_the_simulated_arm() {
     let doc = watch(&py, 3.0, &["/joint_states", "/tf", "/robot_description"]);
     interrupt(sim, "sim_arm");
     assert_eq!(doc["server"], "sim_arm", "{doc}");
+    // An arm has measurements only: no command, status or activity channels.
+    assert_eq!(
+        doc["advertised"],
+        serde_json::json!(["/joint_states", "/robot_description", "/tf"])
+    );
     let js = &doc["topics"]["/joint_states"];
     assert_eq!(js["schemaName"], "sensor_msgs/msg/JointState");
     assert_eq!(js["encoding"], "json");

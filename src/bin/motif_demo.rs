@@ -151,6 +151,8 @@ fn run(cli: Cli) -> Result<()> {
                 joint_names: &joints,
                 motif_names: &names,
                 server_name: "motif_demo",
+                commanded: true,
+                status: false,
             };
             LiveView::start(live_addr.trim(), &setup)
         })

@@ -137,6 +137,8 @@ fn main() -> anyhow::Result<()> {
                 joint_names: &names,
                 motif_names: &[],
                 server_name: &args.node,
+                commanded: false,
+                status: false,
             };
             LiveView::start(addr, &setup)
         })

@@ -107,6 +107,12 @@ pub struct LiveViewSetup<'a> {
     pub motif_names: &'a [String],
     /// Shown in Foxglove's connection panel.
     pub server_name: &'a str,
+    /// Which of the controller's channels to offer: `/joint_commands` and
+    /// `/activity` (commanded samples), `/status`. A simulated arm has only
+    /// its measurements, and a channel that never carries anything would
+    /// only confuse a viewer.
+    pub commanded: bool,
+    pub status: bool,
 }
 
 impl LiveView {
@@ -158,7 +164,10 @@ impl LiveView {
                 "sensor_msgs/msg/JointState",
                 joint_state.clone(),
             )?,
-            joint_commands: channel("/joint_commands", "sensor_msgs/msg/JointState", joint_state)?,
+            joint_commands: setup
+                .commanded
+                .then(|| channel("/joint_commands", "sensor_msgs/msg/JointState", joint_state))
+                .transpose()?,
             tf: channel(
                 "/tf",
                 "foxglove.FrameTransforms",
@@ -169,13 +178,21 @@ impl LiveView {
                 "std_msgs/msg/String",
                 json!({"data": {"type": "string"}}),
             )?,
-            status: channel("/status", "motif_controller/Status", json!({}))?,
-            activity: channel(
-                "/activity",
-                "motif_controller/Activity",
-                json!({"phase": {"type": "string"}, "motif": {"type": "string"},
-                       "prep_residual": {"type": "number"}}),
-            )?,
+            status: setup
+                .status
+                .then(|| channel("/status", "motif_controller/Status", json!({})))
+                .transpose()?,
+            activity: setup
+                .commanded
+                .then(|| {
+                    channel(
+                        "/activity",
+                        "motif_controller/Activity",
+                        json!({"phase": {"type": "string"}, "motif": {"type": "string"},
+                               "prep_residual": {"type": "number"}}),
+                    )
+                })
+                .transpose()?,
         };
         let viewer = Viewer {
             _ctx: ctx,
@@ -237,11 +254,12 @@ impl Drop for LiveView {
 
 struct Channels {
     joint_states: Arc<RawChannel>,
-    joint_commands: Arc<RawChannel>,
     tf: Arc<RawChannel>,
     description: Arc<RawChannel>,
-    status: Arc<RawChannel>,
-    activity: Arc<RawChannel>,
+    /// Offered as `LiveViewSetup` says.
+    joint_commands: Option<Arc<RawChannel>>,
+    status: Option<Arc<RawChannel>>,
+    activity: Option<Arc<RawChannel>>,
 }
 
 struct Viewer {
@@ -301,18 +319,22 @@ impl Viewer {
             self.log_tf(stamp, q);
         }
         if let Some((stamp, s)) = p.commanded.take() {
-            let msg = self.joint_state(stamp, s.positions(), s.velocities());
-            self.log(&self.channels.joint_commands, stamp, &msg);
-            let motif = s.motif.and_then(|m| self.motif_names.get(usize::from(m)));
-            let activity = json!({"phase": s.phase, "motif": motif,
-                                  "prep_residual": s.prep_residual});
-            self.log(&self.channels.activity, stamp, &activity);
+            if let Some(ch) = &self.channels.joint_commands {
+                let msg = self.joint_state(stamp, s.positions(), s.velocities());
+                self.log(ch, stamp, &msg);
+            }
+            if let Some(ch) = &self.channels.activity {
+                let motif = s.motif.and_then(|m| self.motif_names.get(usize::from(m)));
+                let activity = json!({"phase": s.phase, "motif": motif,
+                                      "prep_residual": s.prep_residual});
+                self.log(ch, stamp, &activity);
+            }
             if !p.measured_seen {
                 self.log_tf(stamp, s.positions());
             }
         }
-        if let Some(text) = p.status.take() {
-            self.channels.status.log(text.as_bytes());
+        if let (Some(text), Some(ch)) = (p.status.take(), &self.channels.status) {
+            ch.log(text.as_bytes());
         }
     }
 

@@ -529,6 +529,8 @@ fn open_live_view(
         joint_names,
         motif_names,
         server_name: &spec.name,
+        commanded: true,
+        status: true,
     };
     Ok(Some(LiveView::start(params.live_view.trim(), &setup)?))
 }

@@ -11,7 +11,7 @@ payloads and prints, as JSON, per topic: the advertised schema name and
 encoding, the message count and the last message (every message, in
 order, for the topic after --all). With --stall S it stops reading for S
 seconds once subscribed (a stuck viewer, with small receive buffers), then
-reads on.
+reads on. "advertised" lists every channel the server offered.
 """
 import json
 import socket
@@ -97,6 +97,7 @@ def main():
             if topic == keep_all:
                 entry.setdefault("all", []).append(entry["last"])
             entry["log_time"] = log_time
+    out["advertised"] = sorted(ch["topic"] for ch in channels.values())
     json.dump(out, sys.stdout)
 
 
