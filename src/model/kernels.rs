@@ -373,8 +373,9 @@ fn gemm_body<const ISA: u8>(
     assert_eq!(a.len(), rows * k, "gemm: A is not rows × K");
     assert_eq!(out.len(), rows * n, "gemm: out is not rows × N");
     // Rows of A per register tile: 4 × 16 accumulators fill 8 of AVX2's 16
-    // registers; AVX-512 has 32 and needs 8 sums in flight to cover its two
-    // FMA ports' latency. The tiling changes no output element's arithmetic.
+    // registers; AVX-512 has 32 and runs 8 rows over two panels at once (16
+    // accumulators; 16 rows would spill). The tiling changes no output
+    // element's arithmetic.
     let wide = ISA == AVX512;
     let mut r0 = 0;
     while r0 < rows {
@@ -384,7 +385,6 @@ fn gemm_body<const ISA: u8>(
             1 => row_tile::<ISA, 1>(a, m, alpha, accumulate, out),
             2 => row_tile::<ISA, 2>(a, m, alpha, accumulate, out),
             3 => row_tile::<ISA, 3>(a, m, alpha, accumulate, out),
-            r if wide && r >= 16 => row_tile::<ISA, 16>(a, m, alpha, accumulate, out),
             r if wide && r >= 8 => row_tile::<ISA, 8>(a, m, alpha, accumulate, out),
             _ => row_tile::<ISA, 4>(a, m, alpha, accumulate, out),
         };
@@ -401,30 +401,28 @@ fn row_tile<const ISA: u8, const M: usize>(
     out: &mut [f32],
 ) -> usize {
     let (k, n) = (m.k, m.n);
+    #[cfg(target_arch = "x86_64")]
+    if ISA == AVX512 {
+        // SAFETY: ISA == AVX512 is only compiled into `gemm_on`'s `wide`,
+        // which runs only where isa() found AVX-512.
+        unsafe { row_tile_avx512::<M>(a, m, alpha, accumulate, out) };
+        return M;
+    }
     // Interleave the M rows of A so the inner loop reads one small array per k.
-    let mut ap = [[0.0f32; M]; 512];
+    let mut ap = [[0.0f32; M]; K_CHUNK];
     let mut done = 0;
     while done < k {
-        let kc = (k - done).min(ap.len());
+        let kc = (k - done).min(K_CHUNK);
         for (kk, dst) in ap[..kc].iter_mut().enumerate() {
             for (i, d) in dst.iter_mut().enumerate() {
                 *d = a[i * k + done + kk];
             }
         }
-        let first = done == 0;
-        let add = accumulate || !first;
+        let add = accumulate || done > 0;
         for (p, panel) in m.panels.chunks_exact(k).enumerate() {
             let panel = &panel[done..done + kc];
             let c0 = p * L;
             let w = L.min(n - c0);
-            #[cfg(target_arch = "x86_64")]
-            if ISA == AVX512 {
-                // SAFETY: ISA == AVX512 is only compiled into `gemm_on`'s
-                // `wide`, which runs only where isa() found AVX-512; the
-                // block's rows i·n + c0 .. + w lie in `out` (checked above).
-                unsafe { block_avx512::<M>(&ap[..kc], panel, alpha, add, &mut out[c0..], n, w) };
-                continue;
-            }
             let acc = micro::<ISA, M>(&ap[..kc], panel);
             for (i, acc) in acc.iter().enumerate() {
                 let dst = &mut out[i * n + c0..i * n + c0 + w];
@@ -445,6 +443,67 @@ fn row_tile<const ISA: u8, const M: usize>(
     M
 }
 
+/// Columns of A (the K dimension) summed into one accumulator before it is
+/// added to the output: every path sums in these chunks, so they agree bit
+/// for bit.
+const K_CHUNK: usize = 512;
+
+/// [`row_tile`] with AVX-512: two panels per pass, so 2·M accumulators
+/// share each row's broadcast (2 + M loads for 2·M FMAs: the FMA ports set
+/// the pace, not the load ports), and the broadcasts read A's rows where
+/// they are (no interleaved copy). Same FMAs per element, same order, same
+/// K chunks as the other paths.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn row_tile_avx512<const M: usize>(
+    a: &[f32],
+    m: &PackedRhs,
+    alpha: f32,
+    accumulate: bool,
+    out: &mut [f32],
+) {
+    let (k, n) = (m.k, m.n);
+    let rows: [&[f32]; M] = std::array::from_fn(|i| &a[i * k..(i + 1) * k]);
+    let count = n.div_ceil(L);
+    let mut done = 0;
+    while done < k {
+        let kc = (k - done).min(K_CHUNK);
+        let add = accumulate || done > 0;
+        let chunk: [&[f32]; M] = rows.map(|r| &r[done..done + kc]);
+        let panel = |p: usize| &m.panels[p * k + done..p * k + done + kc];
+        let mut p = 0;
+        while p < count {
+            let c0 = p * L;
+            // SAFETY: AVX-512 is on (this function's contract); the blocks'
+            // rows i·n + c0 .. + width lie in `out` (checked by gemm_body).
+            if p + 1 < count {
+                let w1 = L.min(n - c0 - L);
+                unsafe {
+                    block2_avx512::<M>(
+                        &chunk,
+                        panel(p),
+                        panel(p + 1),
+                        alpha,
+                        add,
+                        &mut out[c0..],
+                        n,
+                        w1,
+                    )
+                };
+                p += 2;
+            } else {
+                let w = L.min(n - c0);
+                unsafe { block_avx512::<M>(&chunk, panel(p), alpha, add, &mut out[c0..], n, w) };
+                p += 1;
+            }
+        }
+        done += kc;
+    }
+    if k == 0 && !accumulate {
+        out[..M * n].fill(0.0);
+    }
+}
+
 #[inline(always)]
 fn micro<const ISA: u8, const M: usize>(ap: &[[f32; M]], panel: &[Lanes]) -> [[f32; L]; M] {
     let mut acc = [[0.0f32; L]; M];
@@ -459,14 +518,15 @@ fn micro<const ISA: u8, const M: usize>(ap: &[[f32; M]], panel: &[Lanes]) -> [[f
 }
 
 /// One M × 16 block of the output: [`micro`] and the update of `out` after
-/// it, with one 16-lane register per row of A. Explicit: compiled with
-/// AVX-512 on, the generic [`micro`] ran at a fifteenth of its AVX2 speed
-/// (16 × 256 × 256: 5.5 against 83 GFLOP/s). Same FMAs per lane, same order.
-/// `out` starts at the block's first column; rows are `n` apart, `w` ≤ 16 wide.
+/// it, with one 16-lane register per row of A (`rows`, each as long as
+/// `panel`). Explicit: compiled with AVX-512 on, the generic [`micro`] ran
+/// at a fifteenth of its AVX2 speed (16 × 256 × 256: 5.5 against 83
+/// GFLOP/s). `out` starts at the block's first column; rows are `n` apart,
+/// `w` ≤ 16 wide.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn block_avx512<const M: usize>(
-    ap: &[[f32; M]],
+    rows: &[&[f32]; M],
     panel: &[Lanes],
     alpha: f32,
     add: bool,
@@ -476,26 +536,83 @@ unsafe fn block_avx512<const M: usize>(
 ) {
     use std::arch::x86_64::*;
     let mut acc = [_mm512_setzero_ps(); M];
-    for (av, pv) in ap.iter().zip(panel) {
+    for (kk, pv) in panel.iter().enumerate() {
         // SAFETY: `pv` is 16 floats on a 64-byte boundary.
         let p = unsafe { _mm512_load_ps(pv.0.as_ptr()) };
         for i in 0..M {
-            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(av[i]), p, acc[i]);
+            // SAFETY: every row is as long as the panel (row_tile_avx512).
+            let a = unsafe { *rows[i].get_unchecked(kk) };
+            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a), p, acc[i]);
         }
     }
-    let alpha = _mm512_set1_ps(alpha);
     let mask: __mmask16 = if w == L { !0 } else { (1 << w) - 1 };
     for (i, acc) in acc.into_iter().enumerate() {
-        let dst = out[i * n..i * n + w].as_mut_ptr();
-        // SAFETY: the mask covers the w floats of `dst`; masked-off lanes are
-        // neither read nor written.
+        // SAFETY: as in `store_block`.
+        unsafe { store_block(&mut out[i * n..], acc, alpha, add, mask) };
+    }
+}
+
+/// `out[..w] = α·acc (+ out[..w] if add)` for the lanes in `mask`; the
+/// masked-off lanes are neither read nor written, so `out` needs only the
+/// masked floats.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_block(
+    out: &mut [f32],
+    acc: std::arch::x86_64::__m512,
+    alpha: f32,
+    add: bool,
+    mask: std::arch::x86_64::__mmask16,
+) {
+    use std::arch::x86_64::*;
+    let dst = out.as_mut_ptr();
+    let alpha = _mm512_set1_ps(alpha);
+    // SAFETY: the caller's `out` holds every lane the mask selects.
+    unsafe {
+        let v = if add {
+            _mm512_fmadd_ps(alpha, acc, _mm512_maskz_loadu_ps(mask, dst))
+        } else {
+            _mm512_mul_ps(alpha, acc)
+        };
+        _mm512_mask_storeu_ps(dst, mask, v);
+    }
+}
+
+/// [`block_avx512`] over two adjacent panels: the first full (16 wide),
+/// the second `w1` wide; `out` starts at the first panel's column.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block2_avx512<const M: usize>(
+    rows: &[&[f32]; M],
+    p0: &[Lanes],
+    p1: &[Lanes],
+    alpha: f32,
+    add: bool,
+    out: &mut [f32],
+    n: usize,
+    w1: usize,
+) {
+    use std::arch::x86_64::*;
+    let mut acc0 = [_mm512_setzero_ps(); M];
+    let mut acc1 = [_mm512_setzero_ps(); M];
+    for (kk, (v0, v1)) in p0.iter().zip(p1).enumerate() {
+        // SAFETY: each panel row is 16 floats on a 64-byte boundary.
+        let (b0, b1) = unsafe { (_mm512_load_ps(v0.0.as_ptr()), _mm512_load_ps(v1.0.as_ptr())) };
+        for i in 0..M {
+            // SAFETY: every row is as long as the panels (row_tile_avx512).
+            let a = _mm512_set1_ps(unsafe { *rows[i].get_unchecked(kk) });
+            acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
+        }
+    }
+    let mask1: __mmask16 = if w1 == L { !0 } else { (1 << w1) - 1 };
+    for i in 0..M {
+        // SAFETY: as in `store_block`; the second panel's w1 floats follow
+        // the first panel's 16 in row i of `out`.
         unsafe {
-            let v = if add {
-                _mm512_fmadd_ps(alpha, acc, _mm512_maskz_loadu_ps(mask, dst))
-            } else {
-                _mm512_mul_ps(alpha, acc)
-            };
-            _mm512_mask_storeu_ps(dst, mask, v);
+            store_block(&mut out[i * n..], acc0[i], alpha, add, !0);
+            store_block(&mut out[i * n + L..], acc1[i], alpha, add, mask1);
         }
     }
 }
@@ -618,6 +735,8 @@ mod tests {
             (8, 64, 64),
             (13, 130, 257),
             (16, 256, 256),
+            // K past one chunk (K_CHUNK), an odd number of panels.
+            (9, 1100, 47),
         ] {
             let a = randn(&mut rng, rows, k);
             let m = randn(&mut rng, k, n);
