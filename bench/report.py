@@ -286,7 +286,7 @@ over two panels per pass) and the weight gradient as one large GEMM over
 all time steps (ndarray's `matrixmultiply`, which picks its own AVX-512
 kernel at run time); with two cores the batch is split into chunks of 8
 trials, which keeps results independent of the core count. (`perf record`
-on `cargo bench --bench train_step` pinned to one core, 2026-12-03: our
+on `cargo bench --bench train_step` pinned to one core, 2026-12-03, before the two-panel pass: our
 kernel 62 % of the step, matrixmultiply 12 %, the rest elementwise work and
 tanh.)
 

@@ -501,3 +501,29 @@ fn a_lower_velocity_scale_mid_motif_slows_the_arm_smoothly() {
     check_limits(&ctl, &after[500..]);
     assert!(ctl.limits().velocity[0] < full.velocity[0] * 0.35);
 }
+
+/// A `stop` before the robot's first measurement (a goal canceled while
+/// waiting): the motif waiting for that measurement is dropped, so the arm
+/// stays where it is when the measurement comes.
+#[test]
+fn stop_while_waiting_for_the_robot_drops_the_waiting_motif() {
+    let (lib, arm) = load();
+    let mut ctl =
+        Controller::new(&lib, &arm, &Params::default().controller_config().unwrap()).unwrap();
+    ctl.command(Command::Run(queue(&lib, &["circle"]))).unwrap();
+    ctl.tick(PERIOD);
+    ctl.command(Command::Stop).unwrap();
+    let start = ctl.rest_posture().to_vec();
+    let mut q = [0.0; MAX_JOINTS];
+    q[..start.len()].copy_from_slice(&start);
+    for k in 2..2000 {
+        ctl.measure(&q);
+        let s = ctl.tick(k as f64 * PERIOD);
+        assert!(
+            !matches!(s.phase, Phase::Preparing | Phase::Executing),
+            "moved after the stop: {:?} at t={}",
+            s.phase,
+            s.t
+        );
+    }
+}

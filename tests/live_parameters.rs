@@ -3,7 +3,7 @@
 //! the ROS 2 service topics) in a private network namespace: a valid
 //! `speed` is accepted and takes effect (the node's `~/status` shows it), an
 //! out-of-range one is refused with the bounds, `velocity_limit_scale` is
-//! applied live and refused outside (0, 1], and a read-only parameter is
+//! applied live and refused above its start-up value, and a read-only parameter is
 //! refused with the reason.
 
 mod common;
@@ -95,7 +95,7 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
     );
     let (ok, reason) = result(6);
     assert_eq!(ok, false);
-    assert!(reason.contains("is not in (0, 1]"), "{reason}");
+    assert!(reason.contains("is not in (0, 0.95]"), "{reason}");
     assert!(
         log.contains("parameter velocity_limit_scale set to 0.5"),
         "{log}"

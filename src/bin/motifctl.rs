@@ -225,8 +225,15 @@ fn play(
     };
     use std::sync::{atomic::AtomicBool, Arc};
     let cancel = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel))
-        .context("installing the Ctrl-C handler")?;
+    // The first Ctrl-C cancels the goal (and waits for its end); a second
+    // one, with the goal still not ended, exits at once.
+    signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        130,
+        Arc::clone(&cancel),
+    )
+    .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel)))
+    .context("installing the Ctrl-C handler")?;
     // The node's status says why a goal was refused; the action cannot.
     let mut b = TransportBuilder::new(NodeSpec::new(format!("motifctl_{}", std::process::id())));
     let status_rx = b.subscribe::<StringMsg>(&format!("{base}/status"), QosSpec::DEFAULT, 64)?;

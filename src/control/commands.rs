@@ -92,7 +92,7 @@ pub enum Command {
     Hold,
     /// Scale motif time by this factor (already checked against the bounds).
     Speed(f64),
-    /// Use this share of each joint's velocity limit, in (0, 1] (the
+    /// Use this share of each joint's velocity limit, in (0, the start-up value] (the
     /// `velocity_limit_scale` parameter, changed live).
     VelocityScale(f64),
 }
@@ -115,8 +115,10 @@ pub enum CommandError {
     BadNumber(String),
     #[error("speed {value} is outside the allowed range [{min}, {max}]")]
     SpeedOutOfRange { value: f64, min: f64, max: f64 },
-    #[error("velocity_limit_scale {0} is not in (0, 1]")]
-    ScaleOutOfRange(f64),
+    #[error(
+        "velocity_limit_scale {value} is not in (0, {max}] (at most the node's start-up value)"
+    )]
+    ScaleOutOfRange { value: f64, max: f64 },
 }
 
 /// Parses command text against a library's motif names and the speed bounds.
@@ -126,6 +128,8 @@ pub struct CommandParser {
     speed_min: f64,
     speed_max: f64,
     max_bytes: usize,
+    /// The highest `velocity_limit_scale` a command may set.
+    velocity_scale_max: f64,
 }
 
 fn shown(name: &str) -> String {
@@ -152,7 +156,16 @@ impl CommandParser {
             speed_min,
             speed_max,
             max_bytes,
+            velocity_scale_max: 1.0,
         }
+    }
+
+    /// Caps `velocity_limit_scale` commands at `max` (the node's start-up
+    /// value: a live change may slow the arm, never make it faster than
+    /// its operator configured).
+    pub fn with_velocity_scale_max(mut self, max: f64) -> Self {
+        self.velocity_scale_max = max;
+        self
     }
 
     pub fn motif_names(&self) -> &[String] {
@@ -191,8 +204,11 @@ impl CommandParser {
             }
             "velocity_limit_scale" => {
                 let value = self.number(tokens, "velocity_limit_scale")?;
-                if !(value > 0.0 && value <= 1.0) {
-                    return Err(CommandError::ScaleOutOfRange(value));
+                if !(value > 0.0 && value <= self.velocity_scale_max) {
+                    return Err(CommandError::ScaleOutOfRange {
+                        value,
+                        max: self.velocity_scale_max,
+                    });
                 }
                 Ok(Command::VelocityScale(value))
             }
@@ -228,6 +244,16 @@ impl CommandParser {
             .ok()
             .filter(|v: &f64| v.is_finite())
             .ok_or_else(|| CommandError::BadNumber(shown(arg)))
+    }
+
+    /// The queue of these motif names, each a whole name (no splitting):
+    /// unknown ones are listed as a command's are, at most a few, shown
+    /// safely.
+    pub fn queue_of<'a>(
+        &self,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Result<MotifQueue, CommandError> {
+        self.motifs(names)
     }
 
     fn motifs<'a>(
@@ -322,11 +348,18 @@ mod tests {
         );
         assert_eq!(
             p.parse("velocity_limit_scale 0"),
-            Err(CommandError::ScaleOutOfRange(0.0))
+            Err(CommandError::ScaleOutOfRange {
+                value: 0.0,
+                max: 1.0
+            })
         );
+        let p = p.with_velocity_scale_max(0.9);
         assert_eq!(
-            p.parse("velocity_limit_scale 1.5"),
-            Err(CommandError::ScaleOutOfRange(1.5))
+            p.parse("velocity_limit_scale 0.95"),
+            Err(CommandError::ScaleOutOfRange {
+                value: 0.95,
+                max: 0.9
+            })
         );
     }
 

@@ -454,6 +454,11 @@ impl Controller {
             self.set_velocity_scale(scale);
             return Ok(());
         }
+        if self.waiting && cmd == Command::Stop {
+            // Nothing moves yet; the motif parked for the first measurement
+            // must not start when it comes.
+            self.pending = None;
+        }
         let moving = self.moving() && !self.waiting;
         self.seq.command(cmd, moving).map(|action| match action {
             Action::Prepare(m) if self.waiting => self.pending = Some(m),

@@ -129,7 +129,6 @@ impl Tracker {
         t
     }
 
-    /// Commanded state is `state` from now on (start, re-synchronisation).
     /// New velocity limits (the other limits stay); the next plan uses them.
     pub fn set_velocity_limits(&mut self, limits: &JointLimits) {
         for i in 0..self.len {
@@ -137,6 +136,7 @@ impl Tracker {
         }
     }
 
+    /// Commanded state is `state` from now on (start, re-synchronisation).
     pub fn reset(&mut self, state: &JointState3) {
         for i in 0..MAX_JOINTS {
             self.input.current_position[i] = state.position[i];

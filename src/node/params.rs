@@ -187,6 +187,7 @@ impl Params {
             self.speed_max,
             self.max_command_bytes,
         )
+        .with_velocity_scale_max(self.velocity_limit_scale)
     }
 
     /// Defaults, then `file` (if any), then `overrides` (`name:=value`, value in YAML syntax).

@@ -12,7 +12,7 @@
 //! stop, a newer goal or command, a fault).
 
 use crate::{
-    control::{CommandParser, Phase, RejectReason, StatusSnapshot},
+    control::{CommandError, CommandParser, Phase, RejectReason, StatusSnapshot},
     ros::{
         action::{GoalEnd, GoalId, GoalUpdate},
         motif_interfaces::{PlayMotifsFeedback, PlayMotifsGoal, PlayMotifsResult},
@@ -33,21 +33,17 @@ pub fn goal_commands(
     if goal.motifs.is_empty() {
         return Err("the goal names no motifs".into());
     }
-    // Exact names: the command text splits on spaces and commas, so a name
-    // holding them must not turn into two known ones.
-    let unknown: Vec<&str> = goal
-        .motifs
-        .iter()
-        .filter(|m| !known.contains(m))
-        .map(String::as_str)
-        .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "unknown motif(s): {}; the library has: {}",
-            unknown.join(", "),
-            known.join(", ")
-        ));
-    }
+    // Each entry a whole name: the command text splits on spaces and
+    // commas, so a name holding them must not turn into two known ones.
+    // Unknown names are listed as a command's are (a few, shown safely).
+    parser
+        .queue_of(goal.motifs.iter().map(String::as_str))
+        .map_err(|e| match e {
+            CommandError::UnknownMotifs { .. } => {
+                format!("{e}; the library has: {}", known.join(", "))
+            }
+            e => e.to_string(),
+        })?;
     let mut commands = Vec::new();
     if goal.speed != 0.0 {
         commands.push(format!("speed {}", goal.speed));
@@ -188,7 +184,7 @@ impl PlayGoals {
             } else if let Some(c) = snap.motif_seq.filter(|c| (a..b).contains(c)) {
                 out.push(feedback(c - a, snap.progress, wire_name(snap.phase)));
                 None
-            } else if snap.phase == Phase::Waiting {
+            } else if snap.phase == Phase::Waiting && !g.canceling {
                 out.push(feedback(0, 0.0, wire_name(snap.phase)));
                 None
             } else if queue_start <= next && next < snap.enqueued && !g.canceling {
@@ -439,6 +435,17 @@ mod tests {
         p.outcome(2, Ok(5), &mut out);
         p.observe(&snap(5, &[], None, 4, Phase::Waiting), &mut out);
         assert_eq!(feedback(&out)[0].3, "waiting_for_joint_states");
+        // Canceled while waiting: the stop drops the waiting motif, so the
+        // goal ends at once, still waiting.
+        p.start([9; 16], &goal(&["wave"], true), 9, &mut out);
+        p.outcome(9, Ok(6), &mut out);
+        assert!(p.cancel([9; 16]));
+        out.clear();
+        p.observe(&snap(6, &[], None, 4, Phase::Waiting), &mut out);
+        assert_eq!(
+            ends(&out),
+            vec![([9; 16], GoalEnd::Canceled, 0, "a client canceled it".into())]
+        );
         out.clear();
         let mut s = snap(5, &[], None, 4, Phase::Holding);
         s.fault = Some(crate::control::FaultCode::PathTolerance);

@@ -225,7 +225,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
     }
     let mut goals = PlayGoals::default();
     let mut goal_updates: Vec<PlayUpdate> = Vec::new();
-    let goal_rx = play
+    let mut goal_rx = play
         .as_ref()
         .map(|p| p.events.clone())
         .unwrap_or_else(never);
@@ -338,7 +338,12 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                             submit("stop", &mut node);
                         }
                     }
-                    Err(_) => {}
+                    Err(_) => {
+                        // The action server is gone; an always-ready closed
+                        // channel would spin this thread.
+                        tracing::error!("the ~/play_motifs server stopped");
+                        goal_rx = never();
+                    }
                 }
             }
             recv(live_rx) -> change => {

@@ -28,6 +28,14 @@ pub mod status {
     pub const ABORTED: i8 = 6;
 }
 
+/// `action_msgs/CancelGoal` return codes.
+pub mod cancel_code {
+    pub const NONE: i8 = 0;
+    pub const REJECTED: i8 = 1;
+    pub const UNKNOWN_GOAL_ID: i8 = 2;
+    pub const GOAL_TERMINATED: i8 = 3;
+}
+
 /// How a goal ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GoalEnd {
@@ -123,8 +131,10 @@ impl<Q, R: Clone> GoalTable<Q, R> {
     /// their accept stamps (the response lists them). The request's rules:
     /// zero id and zero stamp cancel every goal; a stamp cancels the goals
     /// accepted at or before it; an id cancels that goal (and, with a stamp,
-    /// those too). Goals already ended are not cancelled.
-    pub fn cancel(&mut self, id: GoalId, stamp: Time) -> Vec<(GoalId, Time)> {
+    /// those too). Goals already ended are not cancelled. The code is the
+    /// response's: NONE when some goal is now canceling, else why not (as
+    /// rcl_action answers).
+    pub fn cancel(&mut self, id: GoalId, stamp: Time) -> (Vec<(GoalId, Time)>, i8) {
         let all = id == [0; 16] && stamp == Time::default();
         let before =
             |t: Time| stamp != Time::default() && (t.sec, t.nanosec) <= (stamp.sec, stamp.nanosec);
@@ -136,7 +146,19 @@ impl<Q, R: Clone> GoalTable<Q, R> {
                 out.push((g.id, g.accepted));
             }
         }
-        out
+        let code = if !out.is_empty() {
+            cancel_code::NONE
+        } else if id == [0; 16] {
+            cancel_code::REJECTED
+        } else {
+            match self.goals.iter().find(|g| g.id == id) {
+                None => cancel_code::UNKNOWN_GOAL_ID,
+                Some(g) if g.result.is_some() => cancel_code::GOAL_TERMINATED,
+                // Already canceling.
+                Some(_) => cancel_code::REJECTED,
+            }
+        };
+        (out, code)
     }
 
     /// A `get_result` request: the answer now if the goal has ended (or is
@@ -227,17 +249,31 @@ mod tests {
         }
         g.end([3; 16], GoalEnd::Succeeded, ());
         // By id.
-        assert_eq!(g.cancel([2; 16], Time::default()), vec![([2; 16], t(2))]);
-        // Already canceling or ended: nothing more.
-        assert!(g.cancel([2; 16], Time::default()).is_empty());
-        assert!(g.cancel([3; 16], Time::default()).is_empty());
+        assert_eq!(
+            g.cancel([2; 16], Time::default()),
+            (vec![([2; 16], t(2))], cancel_code::NONE)
+        );
+        // Already canceling, ended or unknown: nothing more, and why.
+        assert_eq!(
+            g.cancel([2; 16], Time::default()),
+            (vec![], cancel_code::REJECTED)
+        );
+        assert_eq!(
+            g.cancel([3; 16], Time::default()),
+            (vec![], cancel_code::GOAL_TERMINATED)
+        );
+        assert_eq!(
+            g.cancel([8; 16], Time::default()),
+            (vec![], cancel_code::UNKNOWN_GOAL_ID)
+        );
         // By stamp: accepted at or before it.
         g.accept([4; 16], t(4));
-        assert_eq!(g.cancel([0; 16], t(1)), vec![([1; 16], t(1))]);
+        assert_eq!(g.cancel([0; 16], t(1)).0, vec![([1; 16], t(1))]);
         // Everything.
         g.accept([5; 16], t(5));
         let all: Vec<_> = g
             .cancel([0; 16], Time::default())
+            .0
             .into_iter()
             .map(|c| c.0)
             .collect();

@@ -29,7 +29,7 @@ use ros2_client::{
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::{
-    action::{status, GoalCheck, GoalEvent, GoalId, GoalTable, GoalUpdate},
+    action::{cancel_code, status, GoalCheck, GoalEvent, GoalId, GoalTable, GoalUpdate},
     error::RosError,
     msgs::{RosAction, RosService, Time},
     ros2_client_backend::RosNode,
@@ -142,6 +142,7 @@ impl RosNode {
                     route,
                     stats,
                     table: GoalTable::default(),
+                    rejected: 0,
                 }
                 .run(&stop)
             })
@@ -160,6 +161,8 @@ struct GoalServer<A: RosAction> {
     route: ActionRoute<A>,
     stats: Arc<TransportStats>,
     table: GoalTable<RmwRequestId, A::Result>,
+    /// Goals refused so far (their warnings are throttled).
+    rejected: u64,
 }
 
 impl<A: RosAction> GoalServer<A> {
@@ -255,11 +258,18 @@ impl<A: RosAction> GoalServer<A> {
 
     fn new_goal(&mut self, request: RmwRequestId, goal_id: UUID, goal: A::Goal) -> bool {
         let id = goal_id.uuid.into_bytes();
-        let verdict = (self.route.check)(&goal);
-        let accepted = verdict.is_ok() && self.table.accept(id, Time::now());
+        // An accepted goal must reach the application, which ends it: with
+        // no room for the event it is refused rather than left running.
+        let verdict = if self.route.events.is_full() {
+            Err("the node is not taking goals fast enough; try again".into())
+        } else {
+            (self.route.check)(&goal)
+        };
+        let now = Time::now();
+        let accepted = verdict.is_ok() && self.table.accept(id, now);
         let response = SendGoalResponse {
             accepted,
-            stamp: builtin_interfaces::Time::now(),
+            stamp: ros_time(now),
         };
         if let Err(e) = self.server.send_goal_response(request, response) {
             tracing::warn!("answering a goal on {}: {e:?}", self.route.name);
@@ -268,27 +278,31 @@ impl<A: RosAction> GoalServer<A> {
             Ok(()) if accepted => GoalEvent::Accepted { id, goal },
             Ok(()) => return false, // a duplicate id
             Err(reason) => {
-                tracing::warn!("goal on {} rejected: {reason}", self.route.name);
+                self.rejected += 1;
+                if crate::logging::throttled(self.rejected) {
+                    tracing::warn!(
+                        "goal on {} rejected ({} so far): {reason}",
+                        self.route.name,
+                        self.rejected
+                    );
+                }
                 GoalEvent::Rejected { goal, reason }
             }
         };
-        if self.route.events.try_send(event).is_err() {
-            tracing::error!(
-                "goal events for {} full; the node is not reading them",
-                self.route.name
-            );
-        }
+        // Room was checked above; a rejection may be dropped when full.
+        let _ = self.route.events.try_send(event);
         accepted
     }
 
     fn cancel(&mut self, request: RmwRequestId, cancel: &CancelGoalRequest) -> bool {
         let (id, stamp) = cancel_target(cancel);
-        let canceling = self.table.cancel(id, stamp);
+        let (canceling, code) = self.table.cancel(id, stamp);
         let response = CancelGoalResponse {
-            return_code: if canceling.is_empty() {
-                CancelGoalResponseEnum::Rejected
-            } else {
-                CancelGoalResponseEnum::None
+            return_code: match code {
+                cancel_code::NONE => CancelGoalResponseEnum::None,
+                cancel_code::UNKNOWN_GOAL_ID => CancelGoalResponseEnum::UnknownGoal,
+                cancel_code::GOAL_TERMINATED => CancelGoalResponseEnum::GoalTerminated,
+                _ => CancelGoalResponseEnum::Rejected,
             },
             goals_canceling: canceling
                 .iter()
