@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{cyclone_python, in_private_netns, wait_bounded};
+use common::{cyclone_python, in_private_netns, interrupt_logged};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -35,7 +35,7 @@ fn play_motifs_goals_feedback_cancel_reject_and_preempt_over_the_action_protocol
         return;
     }
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut node = Command::new(
+    let node = Command::new(
         Path::new(env!("CARGO_BIN_EXE_motif_train")).with_file_name("motif_controller"),
     )
     .current_dir(ROOT)
@@ -50,10 +50,7 @@ fn play_motifs_goals_feedback_cancel_reject_and_preempt_over_the_action_protocol
         .arg("/motif_controller")
         .output()
         .unwrap();
-    unsafe { libc::kill(node.id() as i32, libc::SIGINT) };
-    let status = wait_bounded(&mut node, Duration::from_secs(20)).expect("node exits on SIGINT");
-    let log = std::fs::read_to_string(log.path()).unwrap();
-    assert!(status.success(), "{log}");
+    let log = interrupt_logged(node, log.path());
     assert!(
         out.status.success(),
         "action peer: {}\n{}\n{log}",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{in_private_netns, venv_python, wait_bounded};
+use common::{in_private_netns, interrupt_logged, venv_python, wait_bounded};
 use motif::library::Library;
 use serde_json::Value;
 
@@ -184,7 +184,7 @@ fn the_nodes_recording_over_dds_reads_back_in_rosbags() {
 /// `secs`, then SIGINT; returns its log.
 fn run_node(bag: &Path, secs: Duration) -> String {
     let log_file = tempfile::NamedTempFile::new().unwrap();
-    let mut child = bin("motif_controller")
+    let child = bin("motif_controller")
         .args([
             "--ros-args",
             "-p",
@@ -202,10 +202,7 @@ fn run_node(bag: &Path, secs: Duration) -> String {
         .spawn()
         .unwrap();
     std::thread::sleep(secs);
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = wait_bounded(&mut child, Duration::from_secs(20)).expect("node exits on SIGINT");
-    let log = std::fs::read_to_string(log_file.path()).unwrap();
-    assert!(status.success(), "{log}");
+    let log = interrupt_logged(child, log_file.path());
     assert!(!log.contains("panicked"), "{log}");
     log
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{cyclone_python, in_private_netns, wait_bounded};
+use common::{cyclone_python, in_private_netns, interrupt_logged};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -27,7 +27,7 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
         return;
     }
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut node = Command::new(
+    let node = Command::new(
         Path::new(env!("CARGO_BIN_EXE_motif_train")).with_file_name("motif_controller"),
     )
     .current_dir(ROOT)
@@ -59,10 +59,7 @@ fn ros2_param_set_changes_speed_and_refuses_the_rest_with_a_reason() {
         .args(["--motif-status", "/motif_controller/motif_status"])
         .output()
         .unwrap();
-    unsafe { libc::kill(node.id() as i32, libc::SIGINT) };
-    let status = wait_bounded(&mut node, Duration::from_secs(20)).expect("node exits on SIGINT");
-    let log = std::fs::read_to_string(log.path()).unwrap();
-    assert!(status.success(), "{log}");
+    let log = interrupt_logged(node, log.path());
     assert!(
         out.status.success(),
         "param peer: {}\n{log}",

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{in_private_netns, venv_python, wait_bounded};
+use common::{in_private_netns, interrupt, venv_python};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -54,13 +54,6 @@ fn node_with_live_view(autostart: &str, stderr: Stdio) -> Child {
         .stderr(stderr)
         .spawn()
         .unwrap()
-}
-
-fn interrupt(mut child: Child, what: &str) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = wait_bounded(&mut child, Duration::from_secs(20))
-        .unwrap_or_else(|| panic!("{what} did not exit on SIGINT"));
-    assert!(status.success(), "{what}: {status}");
 }
 
 fn rotation_angle_about_z(tf: &Value) -> f64 {

@@ -8,10 +8,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{in_private_netns, wait_bounded};
+use common::{in_private_netns, interrupt};
 use motif::ros::bag::{decode, read_joint_motion};
 use motif::ros::msgs::Float64MultiArray;
 
@@ -23,13 +23,6 @@ fn bin(name: &str) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c
-}
-
-fn interrupt(mut child: Child, what: &str) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = wait_bounded(&mut child, Duration::from_secs(20))
-        .unwrap_or_else(|| panic!("{what} did not exit on SIGINT"));
-    assert!(status.success(), "{what}: {status}");
 }
 
 /// The largest range any joint covers over the samples.

@@ -30,6 +30,27 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     None
 }
 
+/// Sends SIGINT to `child` (a node or the simulated arm) and asserts it
+/// exits cleanly within 20 s.
+pub fn interrupt(child: Child, what: &str) {
+    let status = sigint_and_wait(child).unwrap_or_else(|| panic!("{what} did not exit on SIGINT"));
+    assert!(status.success(), "{what}: {status}");
+}
+
+/// [`interrupt`] for a node whose log went to `log`: returns the log, and
+/// shows it when the node did not exit cleanly.
+pub fn interrupt_logged(child: Child, log: &Path) -> String {
+    let status = sigint_and_wait(child).expect("node exits on SIGINT");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(status.success(), "{log}");
+    log
+}
+
+fn sigint_and_wait(mut child: Child) -> Option<ExitStatus> {
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    wait_bounded(&mut child, Duration::from_secs(20))
+}
+
 /// True inside the private namespace, where the caller runs its scenario.
 /// Outside, re-runs test `test_name` of this binary under `unshare -n`,
 /// asserts that it passed within `limit`, and returns false.
