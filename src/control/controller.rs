@@ -206,13 +206,9 @@ impl Controller {
                 outputs
             )));
         }
-        let limits = JointLimits::from_arm(
-            arm,
-            &config.joint_limits,
-            &names,
-            config.velocity_limit_scale,
-        )?;
-        let full_velocity = JointLimits::from_arm(arm, &config.joint_limits, &names, 1.0)?.velocity;
+        let mut limits = JointLimits::from_arm(arm, &config.joint_limits, &names, 1.0)?;
+        let full_velocity = limits.velocity;
+        limits.scale_velocity(&full_velocity, config.velocity_limit_scale);
         let mut perm = [0usize; MAX_JOINTS];
         for (i, name) in names.iter().enumerate() {
             perm[i] = outputs.iter().position(|o| o == name).ok_or_else(|| {
@@ -367,9 +363,7 @@ impl Controller {
     /// a state starts beyond a new limit).
     fn set_velocity_scale(&mut self, scale: f64) {
         let n = self.joint_count();
-        for j in 0..n {
-            self.limits.velocity[j] = self.full_velocity[j] * scale;
-        }
+        self.limits.scale_velocity(&self.full_velocity, scale);
         self.tracker.set_velocity_limits(&self.limits);
         for (cap, peaks) in self.speed_caps.iter_mut().zip(&self.motif_peaks) {
             *cap = self.limits.speed_cap(&peaks[..n]);

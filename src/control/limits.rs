@@ -74,11 +74,21 @@ impl JointLimits {
             let r = file.resolve(name, j)?;
             l.lower[i] = r.lower;
             l.upper[i] = r.upper;
-            l.velocity[i] = r.velocity * velocity_scale;
+            l.velocity[i] = r.velocity;
             l.acceleration[i] = r.acceleration;
             l.jerk[i] = r.jerk;
         }
+        let full = l.velocity;
+        l.scale_velocity(&full, velocity_scale);
         Ok(l)
+    }
+
+    /// Velocity limits `scale` × `full` (the limits at scale 1), the other
+    /// limits as they are.
+    pub fn scale_velocity(&mut self, full: &[f64; MAX_JOINTS], scale: f64) {
+        for (v, f) in self.velocity.iter_mut().zip(full).take(self.len) {
+            *v = f * scale;
+        }
     }
 
     /// How much to stretch a preparation in time so that its peak joint

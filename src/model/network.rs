@@ -120,6 +120,11 @@ impl Network {
         self.dt / self.tau
     }
 
+    /// Seconds motif `m` lasts at speed 1: its steps × dt.
+    pub fn motif_duration(&self, m: usize) -> f64 {
+        self.motifs[m].steps as f64 * f64::from(self.dt)
+    }
+
     pub fn motif_index(&self, name: &str) -> Option<usize> {
         self.motifs.iter().position(|m| m.name == name)
     }

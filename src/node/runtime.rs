@@ -312,7 +312,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                     Ok(GoalEvent::Accepted { id, goal }) => {
                         // Checked by the action server with these same commands.
                         let commands = goal_commands(&goal, &motif_names, &parser).unwrap_or_default();
-                        tracing::info!("goal {} accepted: {}", hex(&id), commands.join("; "));
+                        tracing::info!("goal {} accepted: {}", uuid::Uuid::from_bytes(id).simple(), commands.join("; "));
                         let mut sent = None;
                         for c in &commands {
                             sent = submit(c, &mut node);
@@ -334,7 +334,7 @@ pub fn run(setup: Setup, spec: NodeSpec, shutdown: &AtomicBool) -> Result<String
                     }
                     Ok(GoalEvent::Cancel { id }) => {
                         if goals.cancel(id) {
-                            tracing::info!("goal {} canceled: stopping", hex(&id));
+                            tracing::info!("goal {} canceled: stopping", uuid::Uuid::from_bytes(id).simple());
                             submit("stop", &mut node);
                         }
                     }
@@ -499,10 +499,6 @@ fn send_goal_updates(play: &Option<PlayEnds>, updates: &mut Vec<PlayUpdate>) {
             tracing::error!("a goal's result could not reach the action server");
         }
     }
-}
-
-fn hex(id: &[u8; 16]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The parameters `ros2 param set` may change while the node runs; each

@@ -278,10 +278,11 @@ pub fn motifs_json(net: &Network) -> String {
     let list: Vec<MotifJson> = net
         .motifs
         .iter()
-        .map(|m| MotifJson {
+        .enumerate()
+        .map(|(i, m)| MotifJson {
             name: &m.name,
             steps: m.steps,
-            duration_s: m.steps as f64 * f64::from(net.dt),
+            duration_s: net.motif_duration(i),
         })
         .collect();
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
@@ -291,10 +292,8 @@ pub fn motifs_json(net: &Network) -> String {
 pub fn motif_list(net: &Network, joint_names: &[String]) -> ListMotifsResponse {
     ListMotifsResponse {
         names: net.motifs.iter().map(|m| m.name.clone()).collect(),
-        durations: net
-            .motifs
-            .iter()
-            .map(|m| m.steps as f64 * f64::from(net.dt))
+        durations: (0..net.motifs.len())
+            .map(|m| net.motif_duration(m))
             .collect(),
         outputs: joint_names.to_vec(),
     }
