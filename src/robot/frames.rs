@@ -87,9 +87,7 @@ mod tests {
     use crate::robot::{Kinematics, PANDA_READY};
     use k::nalgebra::{Quaternion, Translation3, UnitQuaternion};
 
-    fn panda() -> ArmModel {
-        ArmModel::from_urdf_str(include_str!("../../urdf/arm.urdf"), "arm.urdf").unwrap()
-    }
+    use crate::robot::test_panda as panda;
 
     /// Chaining the published transforms from the root to the tip link must
     /// give the same pose as the forward kinematics the controller uses.

@@ -235,9 +235,7 @@ mod tests {
 
     use crate::robot::PANDA_READY as READY;
 
-    fn panda() -> ArmModel {
-        ArmModel::from_urdf_str(include_str!("../../urdf/arm.urdf"), "arm.urdf").unwrap()
-    }
+    use crate::robot::test_panda as panda;
 
     #[test]
     fn ready_pose_flange() {

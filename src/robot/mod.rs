@@ -11,3 +11,9 @@ pub use frames::{LinkFrames, LinkTransform};
 pub use joint_limits::{JointLimitsError, JointLimitsFile, ResolvedLimits};
 pub use kinematics::{IkOptions, IkTarget, Kinematics, KinematicsError};
 pub use sim::{SimArm, SimConfig, SimError, DEFAULT_RATE_HZ};
+
+/// The shipped Panda URDF (`urdf/arm.urdf`), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_panda() -> ArmModel {
+    ArmModel::from_urdf_str(include_str!("../../urdf/arm.urdf"), "arm.urdf").unwrap()
+}

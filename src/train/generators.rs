@@ -550,9 +550,7 @@ pub fn arm_motifs(arm: &ArmModel, dt: f64) -> Result<Vec<(String, Demo)>, GenErr
 mod tests {
     use super::*;
 
-    fn panda() -> ArmModel {
-        ArmModel::from_urdf_str(include_str!("../../urdf/arm.urdf"), "arm.urdf").unwrap()
-    }
+    use crate::robot::test_panda as panda;
 
     fn column(d: &Demo, c: usize) -> Vec<f32> {
         d.data.column(c).to_vec()
