@@ -76,6 +76,7 @@ fn tick_and_command_never_allocate() {
         (10, Command::Run(q(&["circle", "wave"]))),
         (700, Command::Run(q(&["reach_left"]))), // preemption mid-preparation or motif
         (900, Command::Speed(1.7)),
+        (1000, Command::VelocityScale(0.6)), // live limits: caps re-derived in place
         (1200, Command::Append(q(&["lift", "square"]))),
         (1500, Command::Run(q(&["square"]))),
         (1800, Command::Stop),

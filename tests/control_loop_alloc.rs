@@ -86,6 +86,7 @@ fn running_loop_does_not_allocate() {
         Command::Run(q(&["circle", "wave"])),
         Command::Run(q(&["reach_left"])),
         Command::Speed(1.5),
+        Command::VelocityScale(0.6),
         Command::Append(q(&["lift"])),
         Command::Stop,
         Command::Run(q(&["square"])),
