@@ -199,18 +199,28 @@ impl BagWriter {
         Ok(TopicId((self.topics.len() - 1) as u16))
     }
 
-    /// Writes one serialized message (see [`super::encode`]) logged at
-    /// `log_time_ns` (ns since the Unix epoch, or ROS time).
-    pub fn write(&mut self, topic: TopicId, log_time_ns: u64, data: &[u8]) -> Result<(), BagError> {
+    /// Writes one serialized message (see [`super::encode`]) stamped
+    /// `stamp_ns` (ns since the Unix epoch, or ROS time): its publish time.
+    /// The log time is the stamp held to never go back, as a recorder's
+    /// receive times are: the node's topics carry stamps from different
+    /// clocks' instants (a sample's deadline, a status snapshot, a
+    /// measurement's receipt) that interleave by a few milliseconds, and a
+    /// file cut short by a full disk has no index, so readers (rosbags) then
+    /// need its messages in log-time order.
+    pub fn write(&mut self, topic: TopicId, stamp_ns: u64, data: &[u8]) -> Result<(), BagError> {
         let t = self
             .topics
             .get_mut(usize::from(topic.0))
             .ok_or_else(|| BagError::Writer(format!("no topic {}", topic.0)))?;
+        let log_time_ns = self
+            .span
+            .first
+            .map_or(stamp_ns, |_| stamp_ns.max(self.span.last));
         let header = mcap::records::MessageHeader {
             channel_id: t.channel,
             sequence: t.count as u32,
             log_time: log_time_ns,
-            publish_time: log_time_ns,
+            publish_time: stamp_ns,
         };
         let mcap = self.mcap.as_mut().ok_or_else(|| {
             BagError::Writer(
@@ -340,5 +350,34 @@ impl BagWriter {
                 action: "writing metadata.yaml",
                 source,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ros::msgs::StringMsg;
+
+    /// Stamps that interleave out of order still give a file in log-time
+    /// order (readable without its index); each stamp stays the publish time.
+    #[test]
+    fn log_times_never_go_back_and_publish_times_keep_the_stamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BagWriter::create(&dir.path().join("bag")).unwrap();
+        let topic = w.add_topic::<StringMsg>("/status").unwrap();
+        let data = super::super::encode(&StringMsg::new("x")).unwrap();
+        for stamp in [5, 3, 7, 6] {
+            w.write(topic, stamp, &data).unwrap();
+        }
+        w.finish().unwrap();
+        let buf = std::fs::read(dir.path().join("bag/bag_0.mcap")).unwrap();
+        let times: Vec<(u64, u64)> = mcap::MessageStream::new(&buf)
+            .unwrap()
+            .map(|m| {
+                let m = m.unwrap();
+                (m.log_time, m.publish_time)
+            })
+            .collect();
+        assert_eq!(times, [(5, 5), (5, 3), (7, 7), (7, 6)]);
     }
 }
