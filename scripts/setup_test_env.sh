@@ -2,7 +2,8 @@
 # Prepare what the interop tests need: a Python venv with Cyclone DDS (an
 # independent DDS implementation), Ruckig and MuJoCo (independent motion and
 # physics references), rosbags (an independent bag reader and writer),
-# websockets (a Foxglove WebSocket protocol client of our own), and
+# websockets (a Foxglove WebSocket protocol client of our own), mfusepy (a
+# slow disk, over libfuse 3), and
 # `ip`/`unshare` to run peers on a private loopback. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ need_apt=()
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# libfuse 3, for the slow disk of tests/bag.rs (tests/peer/slow_fs.py).
+ldconfig -p | grep -q 'libfuse3\.so\.3 ' || need_apt+=(libfuse3-3)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup_test_env: need root to install: ${need_apt[*]}" >&2
@@ -46,8 +49,12 @@ if ! .venv/bin/python -c 'import colcon_ros_cargo, colcon_package_selection' >/d
         'colcon-core>=0.20,<1' 'colcon-cargo>=0.2,<1' 'colcon-ros-cargo>=0.2,<1' \
         'colcon-package-selection>=0.2,<1'
 fi
+# A slow disk for the recorder (tests/peer/slow_fs.py, a FUSE passthrough).
+if ! .venv/bin/python -c 'import mfusepy' >/dev/null 2>&1; then
+    .venv/bin/pip install --quiet --disable-pip-version-check 'mfusepy>=3.1,<4'
+fi
 # The live view's test client (tests/live_view.rs, tests/peer/foxglove_client.py).
 if ! .venv/bin/python -c 'import websockets.sync.client' >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check 'websockets>=13,<18'
 fi
-.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags", "websockets", "colcon-core", "colcon-ros-cargo")), "python", sys.version.split()[0])'
+.venv/bin/python -c 'import importlib.metadata as m, sys; print(*(f"{p} {m.version(p)}" for p in ("cyclonedds", "ruckig", "mujoco", "rosbags", "mfusepy", "websockets", "colcon-core", "colcon-ros-cargo")), "python", sys.version.split()[0])'

@@ -193,11 +193,38 @@ fn add_rejects_an_uncommandable_name_before_training() {
     let before = lib.clone();
     let demo = Demo::parse(&demo_csv(60, 0.002), "three.csv").unwrap();
     for name in ["stop", "a b", "x,y", ""] {
-        let err = fit::add_motif(&mut lib, name, &demo, "three.csv", &mut |_, _| {
+        let add = fit::AddOptions::for_library(&lib);
+        let err = fit::add_motif(&mut lib, name, &demo, "three.csv", add, &mut |_, _| {
             panic!("trained")
         })
         .unwrap_err();
         assert!(err.to_string().contains("motif name"), "{name:?}: {err}");
+    }
+    assert_eq!(lib, before);
+}
+
+#[test]
+fn add_rejects_a_bad_rate_or_step_count_before_training() {
+    let mut lib = Library::load(&fixture()).unwrap();
+    let before = lib.clone();
+    let demo = Demo::parse(&demo_csv(60, 0.002), "three.csv").unwrap();
+    let good = fit::AddOptions::for_library(&lib);
+    for (bad, what) in [
+        (fit::AddOptions { lr: 0.0, ..good }, "add.lr = 0"),
+        (
+            fit::AddOptions {
+                lr: f32::NAN,
+                ..good
+            },
+            "add.lr = NaN",
+        ),
+        (fit::AddOptions { steps: 0, ..good }, "add.steps"),
+    ] {
+        let err = fit::add_motif(&mut lib, "new", &demo, "three.csv", bad, &mut |_, _| {
+            panic!("trained")
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains(what), "{bad:?}: {err}");
     }
     assert_eq!(lib, before);
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{in_private_netns, interrupt_logged, venv_python, wait_bounded};
 use motif::library::Library;
@@ -162,7 +162,7 @@ fn the_nodes_recording_over_dds_reads_back_in_rosbags() {
     }
     let dir = tempfile::tempdir().unwrap();
     let bag = dir.path().join("node_bag");
-    let log = run_node(&bag, Duration::from_secs(3));
+    let (log, _) = run_node(&bag, Duration::from_secs(3));
     let doc = read_with_rosbags(&py, &bag);
     let n = count(&doc, "/forward_position_controller/commands");
     assert!(n > 2000, "{n} commands over 3 s at 1 kHz:\n{log}");
@@ -182,7 +182,9 @@ fn the_nodes_recording_over_dds_reads_back_in_rosbags() {
 
 /// Runs the node at 1 kHz on the default library, playing motifs, for
 /// `secs`, then SIGINT; returns its log.
-fn run_node(bag: &Path, secs: Duration) -> String {
+/// Runs the node recording to `bag` for `secs`, then SIGINT; the log and how
+/// long it took to exit.
+fn run_node(bag: &Path, secs: Duration) -> (String, Duration) {
     let log_file = tempfile::NamedTempFile::new().unwrap();
     let child = bin("motif_controller")
         .args([
@@ -202,9 +204,43 @@ fn run_node(bag: &Path, secs: Duration) -> String {
         .spawn()
         .unwrap();
     std::thread::sleep(secs);
+    let asked = Instant::now();
     let log = interrupt_logged(child, log_file.path());
+    let exit = asked.elapsed();
     assert!(!log.contains("panicked"), "{log}");
-    log
+    (log, exit)
+}
+
+/// Ticks of the shutdown timing line. The margin callers allow is start-up
+/// (library load, before the first tick) and the overruns of a shared
+/// 2-core machine, which this binary's other tests (training a motif) load;
+/// a loop that waited on the disk would lose whole seconds.
+fn ticks(log: &str) -> f64 {
+    log.split("timing: ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no timing line:\n{log}"))
+}
+
+/// Runs test `name` of this binary again in a private mount and network
+/// namespace, after `setup` (shell, `$D` a fresh directory) and with
+/// `MOTIF_TEST_DIR=$D`; asserts that it passed within `limit`.
+fn in_private_mount(name: &str, setup: &str, limit: Duration) {
+    let exe = std::env::current_exe().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "set -e; D={d}; ip link set lo up; {setup}; \
+         MOTIF_TEST_DIR=$D {exe} --exact {name} --nocapture --test-threads=1",
+        d = dir.path().display(),
+        exe = exe.display()
+    );
+    let mut child = Command::new("unshare")
+        .args(["-m", "-n", "--", "sh", "-c", &script])
+        .spawn()
+        .expect("unshare (util-linux), as root");
+    let status = wait_bounded(&mut child, limit).expect("scenario timed out");
+    assert!(status.success(), "{name}: {status}");
 }
 
 /// The disk fills mid-recording: the loop keeps its rate, the status and
@@ -215,42 +251,22 @@ fn a_full_disk_stops_the_recording_not_the_loop() {
     let Some(py) = venv_python(root(), "rosbags", NAME) else {
         return;
     };
-    if std::env::var_os("MOTIF_TEST_TMPFS").is_none() {
-        // Re-run in a private mount (and network) namespace with a 1 MB tmpfs.
-        let exe = std::env::current_exe().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let script = format!(
-            "ip link set lo up && mount -t tmpfs -o size=1m tmpfs {d} && \
-             MOTIF_TEST_TMPFS={d} {exe} --exact {NAME} --nocapture --test-threads=1",
-            d = dir.path().display(),
-            exe = exe.display()
+    let Some(dir) = std::env::var_os("MOTIF_TEST_DIR") else {
+        return in_private_mount(
+            NAME,
+            "mount -t tmpfs -o size=1m tmpfs $D",
+            Duration::from_secs(90),
         );
-        let mut child = Command::new("unshare")
-            .args(["-m", "-n", "--", "sh", "-c", &script])
-            .spawn()
-            .expect("unshare (util-linux), as root");
-        let status = wait_bounded(&mut child, Duration::from_secs(90)).expect("scenario timed out");
-        assert!(status.success(), "{NAME}: {status}");
-        return;
-    }
-    let bag = PathBuf::from(std::env::var_os("MOTIF_TEST_TMPFS").unwrap()).join("full");
+    };
+    let bag = PathBuf::from(dir).join("full");
     let secs = 8;
-    let log = run_node(&bag, Duration::from_secs(secs));
+    let (log, _) = run_node(&bag, Duration::from_secs(secs));
     assert!(log.contains("No space left on device"), "{log}");
     assert!(
         log.contains("recording to") && log.contains("stopped"),
         "{log}"
     );
-    // The loop kept ticking: a loop that waited on the full disk would lose
-    // whole seconds. The margin is start-up (library load, before the first
-    // tick) and the overruns of a shared 2-core machine, which this test's
-    // neighbours (training a motif) load.
-    let ticks: f64 = log
-        .split("timing: ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no timing line:\n{log}"));
+    let ticks = ticks(&log);
     assert!(
         ticks >= 0.85 * 1000.0 * secs as f64,
         "{ticks} ticks in {secs} s:\n{log}"
@@ -268,6 +284,62 @@ fn a_full_disk_stops_the_recording_not_the_loop() {
     // line above is where the error shows.
     assert!(last["recording"]["written"].as_u64().unwrap() > 0, "{last}");
     eprintln!("disk full after {n} commands; {ticks} ticks in {secs} s");
+}
+
+/// A disk slower than the node's output, for a minute at 1 kHz: the loop
+/// keeps its rate, the queue overflows into counted drops that `~/status`
+/// reports, the node still exits within ros2 launch's 5 s after SIGINT, and
+/// the bag reads.
+#[test]
+fn a_slow_disk_drops_messages_not_ticks() {
+    const NAME: &str = "a_slow_disk_drops_messages_not_ticks";
+    let Some(py) = venv_python(root(), "rosbags, mfusepy", NAME) else {
+        return;
+    };
+    let Some(dir) = std::env::var_os("MOTIF_TEST_DIR") else {
+        // tests/peer/slow_fs.py: a FUSE passthrough writing 100 kB/s, a
+        // fraction of what the node records.
+        let fs = format!(
+            "mkdir $D/back $D/slow; {py} {peer} $D/back $D/slow 100000 & \
+             trap 'umount $D/slow' EXIT; \
+             for i in $(seq 50); do grep -q \" $D/slow fuse\" /proc/mounts && break; sleep 0.1; done; \
+             grep -q \" $D/slow fuse\" /proc/mounts",
+            py = py.display(),
+            peer = root().join("tests/peer/slow_fs.py").display()
+        );
+        return in_private_mount(NAME, &fs, Duration::from_secs(150));
+    };
+    let bag = PathBuf::from(dir).join("slow/run");
+    let secs = 60;
+    // The live status, near the end: the bag's own copies lag the disk.
+    let status = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(50));
+        bin("motifctl").arg("status").output().unwrap()
+    });
+    let (log, exit) = run_node(&bag, Duration::from_secs(secs));
+    let status = status.join().unwrap();
+    assert!(status.status.success(), "{}", text(&status));
+    let live: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let live_dropped = live["recording"]["dropped"].as_u64().unwrap();
+    assert!(live_dropped > 0, "{live}");
+    let ticks = ticks(&log);
+    assert!(
+        ticks >= 0.85 * 1000.0 * secs as f64,
+        "{ticks} ticks in {secs} s:\n{log}"
+    );
+    assert!(exit < Duration::from_secs(5), "exit took {exit:?}:\n{log}");
+    let dropped: u64 = log
+        .lines()
+        .find(|l| l.contains("recorded "))
+        .and_then(|l| l.split(" dropped").next()?.rsplit('(').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no `recorded … (D dropped` line in\n{log}"));
+    assert!(dropped > 0, "{log}");
+    let doc = read_with_rosbags(&py, &bag);
+    let n = count(&doc, "/forward_position_controller/commands");
+    assert!(n > 1000, "{n} commands");
+    eprintln!(
+        "slow disk: {n} commands written, {dropped} messages dropped ({live_dropped} at 50 s in ~/status), {ticks} ticks in {secs} s, exit {exit:?} after SIGINT"
+    );
 }
 
 #[test]
@@ -359,9 +431,7 @@ fn a_bag_recorded_elsewhere_teaches_a_motif_that_chains() {
         "chaining into the added motif costs ×{}",
         chained / id
     );
-    // What `add` reaches with frozen shared weights, not what import loses:
-    // see docs/recording.md ("Teaching from a bag").
-    assert!(id <= 0.3, "in-distribution NMSE {id}");
+    assert!(id <= 0.02, "in-distribution NMSE {id}");
 }
 
 #[test]

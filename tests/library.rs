@@ -39,6 +39,7 @@ fn small_library(variant: Variant) -> Library {
                 trained_by: "train".into(),
                 seed: 1,
                 train_steps: 0,
+                lr: None,
                 final_loss: 0.0,
                 nmse: 0.0,
             },
@@ -710,4 +711,18 @@ fn save_never_writes_what_load_would_reject() {
         before
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// `add` trains an input-design motif's vectors at their own rate and a
+/// loop-design motif's low-rank loop at the library's (`train::fit`).
+#[test]
+fn add_trains_at_the_rate_its_design_needs() {
+    let input = small_library(Variant::Input);
+    let add = motif::train::fit::AddOptions::for_library(&input);
+    assert_eq!(add.lr, motif::train::fit::INPUT_MOTIF_LR);
+    assert_eq!(add.steps, input.manifest.training.options.steps);
+    let looped = small_library(Variant::Loop { rank: 2 });
+    let add = motif::train::fit::AddOptions::for_library(&looped);
+    assert_eq!(add.lr, looped.manifest.training.options.lr);
+    assert_ne!(add.lr, motif::train::fit::INPUT_MOTIF_LR);
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use motif::library::Library;
 use motif::train::config::TrainConfig;
 use motif::train::eval::{evaluate, EvalOptions, EvalReport};
-use motif::train::fit::train_library;
+use motif::train::fit::{self, train_library};
 
 const INPUT: &str = "{ kind: input }";
 const LOOP: &str = "{ kind: loop, rank: 4 }";
@@ -216,7 +216,16 @@ fn added_motif_chains_with_the_earlier_ones() {
     first_two.motifs.truncate(2);
     let mut lib = train_library(&first_two, &full, &mut |_, _| {}, None).unwrap();
     let shared = lib.network.shared.clone();
-    motif::train::fit::add_motif(&mut lib, "m3", &demos[2].1, &demos[2].0, &mut |_, _| {}).unwrap();
+    let add = fit::AddOptions::for_library(&lib);
+    fit::add_motif(
+        &mut lib,
+        "m3",
+        &demos[2].1,
+        &demos[2].0,
+        add,
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert_eq!(
         lib.network.shared, shared,
         "adding a motif changed the shared weights"

@@ -67,6 +67,13 @@ enum Command {
         bag: BagArgs,
         #[arg(long)]
         name: String,
+        /// Training steps [default: the library's]
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Adam's peak learning rate [default: 1e-2 for the input design,
+        /// the library's for the loop design; see docs/recording.md]
+        #[arg(long)]
+        lr: Option<f32>,
     },
     /// Turn recorded joint motion (a rosbag2 MCAP bag or a bare `.mcap`
     /// file) into a demonstration CSV (docs/demo_format.md).
@@ -317,8 +324,19 @@ enum DemoSource<'a> {
     Bag(&'a BagArgs),
 }
 
-fn add(library: &Path, source: DemoSource, name: &str) -> Result<()> {
+fn add(
+    library: &Path,
+    source: DemoSource,
+    name: &str,
+    steps: Option<usize>,
+    lr: Option<f32>,
+) -> Result<()> {
     let mut lib = Library::load(library)?;
+    let defaults = fit::AddOptions::for_library(&lib);
+    let opts = fit::AddOptions {
+        steps: steps.unwrap_or(defaults.steps),
+        lr: lr.unwrap_or(defaults.lr),
+    };
     let (demo, demo_path) = match source {
         DemoSource::Csv(path) => (Demo::load(path)?, path.display().to_string()),
         DemoSource::Config(path) => {
@@ -337,11 +355,18 @@ fn add(library: &Path, source: DemoSource, name: &str) -> Result<()> {
             (demo, format!("{} {}", bag.display(), args.topic))
         }
     };
-    let pb = progress_bar(lib.manifest.training.options.steps, name);
-    fit::add_motif(&mut lib, name, &demo, &demo_path, &mut |step, loss| {
-        pb.set_position(step as u64 + 1);
-        pb.set_prefix(format!("{loss:.2e}"));
-    })?;
+    let pb = progress_bar(opts.steps, name);
+    fit::add_motif(
+        &mut lib,
+        name,
+        &demo,
+        &demo_path,
+        opts,
+        &mut |step, loss| {
+            pb.set_position(step as u64 + 1);
+            pb.set_prefix(format!("{loss:.2e}"));
+        },
+    )?;
     pb.finish();
     lib.save(library)?;
     let e = lib.manifest.motifs.last().expect("just added");
@@ -663,13 +688,15 @@ fn main() -> std::process::ExitCode {
             from_config,
             bag,
             name,
+            steps,
+            lr,
         } => {
             let source = match (demo, from_config) {
                 (Some(csv), _) => DemoSource::Csv(csv),
                 (None, Some(cfg)) => DemoSource::Config(cfg),
                 (None, None) => DemoSource::Bag(bag),
             };
-            add(library, source, name)
+            add(library, source, name, *steps, *lr)
         }
         .with_context(|| format!("adding '{name}' to {}", library.display())),
         Command::Inspect { library, json } => inspect(library, *json),

@@ -177,6 +177,9 @@ pub struct Provenance {
     pub trained_by: String,
     pub seed: u64,
     pub train_steps: usize,
+    /// Adam's peak learning rate (not recorded before `add` had its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f32>,
     /// Training loss (MSE, network units) at the end.
     pub final_loss: f32,
     /// In-distribution NMSE measured right after training.

@@ -32,6 +32,11 @@ use crate::ros::{
 /// How often the writer ends a chunk: the most a disk failure can lose.
 pub const CHECKPOINT: Duration = Duration::from_millis(500);
 
+/// How long closing the bag may spend writing what is still queued. On a
+/// disk too slow for the queue, the rest is dropped (counted) so that the
+/// node exits within ros2 launch's 5 s between SIGINT and SIGTERM.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
 /// Messages waiting for the writer; a few seconds of a 1 kHz node's
 /// outputs, so a slow disk is absorbed before anything is dropped.
 pub const QUEUE: usize = 16 * 1024;
@@ -94,6 +99,8 @@ struct Shared {
     dropped: AtomicU64,
     /// Set once, by the writer thread; read without a lock.
     error: OnceLock<String>,
+    /// When the writer stops draining the queue, set by `finish`.
+    drain_until: OnceLock<Instant>,
 }
 
 struct Entry {
@@ -179,6 +186,7 @@ impl Recorder {
     }
 
     pub fn finish(mut self) -> Result<(BagSummary, RecordingHealth), BagError> {
+        let _ = self.shared.drain_until.set(Instant::now() + DRAIN_LIMIT);
         let Self { tx, thread, .. } = &mut self;
         drop(std::mem::replace(tx, crossbeam_channel::bounded(1).0));
         let summary = thread
@@ -222,6 +230,20 @@ fn write_loop(
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if shared
+            .drain_until
+            .get()
+            .is_some_and(|t| Instant::now() >= *t)
+        {
+            let left = rx.len() as u64;
+            if left > 0 {
+                shared.dropped.fetch_add(left, Ordering::Relaxed);
+                tracing::warn!(
+                    "recording to {path}: the disk is too slow to write the last {left} queued messages within {DRAIN_LIMIT:?}; closing the bag without them"
+                );
+            }
+            break;
         }
         if Instant::now() >= due {
             due = Instant::now() + CHECKPOINT;

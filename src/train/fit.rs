@@ -15,7 +15,7 @@ use crate::library::{
     validate_motif_name, validate_output_name, Library, Manifest, Mode, MotifEntry, PrepInfo,
     PrepKind, Provenance, TrainOptions, TrainingInfo, FORMAT_VERSION,
 };
-use crate::model::{Network, Preparation};
+use crate::model::{Network, Preparation, Variant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
@@ -236,9 +236,43 @@ fn entry(
             trained_by: trained_by.to_string(),
             seed: opts.seed,
             train_steps: opts.steps,
+            lr: Some(opts.lr),
             final_loss: report.final_losses[report_index],
             nmse,
         },
+    }
+}
+
+/// Adam's peak rate for an input-design motif's own parameters in `add`.
+///
+/// Adam moves every entry by about the rate per step. The library's rate,
+/// 0.256 / N (docs/results.md, "Learning rate"), is sized for `J`, whose
+/// change reaches each neuron as a sum over N entries; `b_m` and `x*_m` reach
+/// it one entry at a time, so at the library's rate `add` barely moves them
+/// (the nod of tests/bag.rs: NMSE 0.14 at 1e-3, 4.4e-3 at this rate, 5.0e-3
+/// at 3e-2). The loop design's `V_m` sums over N like `J` and keeps the
+/// library's rate.
+pub const INPUT_MOTIF_LR: f32 = 1e-2;
+
+/// How `add` trains the new motif's own parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AddOptions {
+    pub steps: usize,
+    /// Peak learning rate; it decays by the library's own `lr / lr_final`.
+    pub lr: f32,
+}
+
+impl AddOptions {
+    /// The library's step count, at the rate its design needs.
+    pub fn for_library(lib: &Library) -> Self {
+        let o = &lib.manifest.training.options;
+        Self {
+            steps: o.steps,
+            lr: match lib.network.variant {
+                Variant::Input => INPUT_MOTIF_LR,
+                Variant::Loop { .. } => o.lr,
+            },
+        }
     }
 }
 
@@ -249,6 +283,7 @@ pub fn add_motif(
     name: &str,
     demo: &Demo,
     source: &str,
+    add: AddOptions,
     progress: Progress,
 ) -> Result<(), FitError> {
     validate_motif_name(name).map_err(|e| FitError::Invalid(format!("motif name: {e}")))?;
@@ -268,14 +303,15 @@ pub fn add_motif(
     let target = dataset::target(demo, source, &m.outputs, &m.output_scaling, m.dt as f64)?;
     limits::check_training_memory(lib.network.n(), m.training.options.batch, &[target.nrows()])
         .map_err(FitError::Invalid)?;
+    let o = &m.training.options;
     let opts = TrainOptions {
-        seed: m
-            .training
-            .options
-            .seed
-            .wrapping_add(lib.network.motifs.len() as u64),
-        ..m.training.options.clone()
+        steps: add.steps,
+        lr: add.lr,
+        lr_final: add.lr * (o.lr_final / o.lr),
+        seed: o.seed.wrapping_add(lib.network.motifs.len() as u64),
+        ..o.clone()
     };
+    opts.check("add").map_err(FitError::Invalid)?;
     let motif = trainer::init_motif(&lib.network, name, target.nrows(), opts.seed);
     lib.network.motifs.push(motif);
     let idx = lib.network.motifs.len() - 1;
