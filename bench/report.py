@@ -48,6 +48,24 @@ def loop_section(loop):
     return "\n".join(out)
 
 
+def stall_section(loop):
+    probes = loop.get("stall_probe")
+    if not probes:
+        return ""
+    out = ["**Stall probe** (same run, same bench): a thread with the FIFO rows' scheduling reads the clock "
+           "back to back for 500 µs of every 1 ms period (half the time, so the kernel's real-time throttle "
+           "never applies) and records each gap ≥ 50 µs between two reads: time it did not run although "
+           "nothing in the guest outranks it (interrupts, or the hypervisor running something else on this "
+           "virtual CPU). No loop with that scheduling can wake before such a gap ends.", "",
+           "| background | spun | gaps ≥ 50 µs | of them ≥ 1 ms | time lost | longest gap | scheduling the probe got |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for c in probes:
+        p = c["probe"]
+        out.append(f"| {c['load']} | {p['spun_s']:.0f} s | {p['stalls_over_50us']} | {p['stalls_over_1ms']} "
+                   f"| {p['lost_ms']:.1f} ms | {p['max_stall_us']:.0f} µs | {p['scheduling']} |")
+    return "\n".join(out)
+
+
 def lat_row(name, d):
     return (f"| {name} | {d['p50_us']:.0f} | {d['p99_us']:.0f} | {d.get('p99_9_us', float('nan')):.0f} "
             f"| {d['max_us']:.0f} | {d['count']} |")
@@ -159,6 +177,12 @@ def targets(tick, loop, rows, wire, peak=None):
             f"{fifo['seconds']:.0f} s (goal 0), p99.9 {l['p999']:.1f} µs (goal ≤ 50) — "
             f"{check(fifo['skipped_deadlines'] == 0 and l['p999'] <= 50)}"
             + ("" if got.startswith("SCHED_FIFO") else f" (the loop got {got}: no privilege for FIFO)") + ".")
+        probe = next((c["probe"] for c in loop.get("stall_probe", []) if c["load"] == "loaded"), None)
+        if probe:
+            lines.append(
+                f"  - … a thread with the same scheduling that only reads the clock lost the CPU "
+                f"{probe['stalls_over_50us']} times for ≥ 50 µs ({probe['stalls_over_1ms']} for ≥ 1 ms, the longest "
+                f"{probe['max_stall_us']:.0f} µs) in {probe['spun_s']:.0f} s of spinning: section 2, stall probe.")
     for threads in (1, 2):
         ours = median(rows, OURS, 256, threads)
         jax = median(rows, "jax lax.scan jit", 256, threads)
@@ -266,9 +290,12 @@ the real loop thread, 60 s per case. "loaded" runs two busy-looping threads
 (both cores) beside it for the whole case. The FIFO rows ask for SCHED_FIFO
 priority 80 and locked memory (`realtime_priority`, `lock_memory`); the last
 column is what the kernel gave the loop thread. Lateness = wake-up time −
-deadline, in µs.
+deadline, in µs. "Deadlines skipped" is the loop's own count (`deadlines_skipped`
+in its timing): the samples the robot did not get.
 
 {loop_section(loop)}
+
+{stall_section(loop)}
 
 ## 3. Training step versus PyTorch and JAX
 

@@ -10,6 +10,13 @@
 //!    duration. Reports wake-up lateness p50/p99/p99.9/max, missed
 //!    deadlines and the scheduling the loop thread actually got (FIFO needs
 //!    privilege: unprivileged, the FIFO rows say SCHED_OTHER).
+//! 3. What the machine takes from a thread with the loop's scheduling: in
+//!    each 1 ms period it reads the clock back to back for 500 µs (half the
+//!    time, so the kernel's real-time throttle, 95 % of every second, never
+//!    applies) and records each gap between two reads. A gap of ≥ 50 µs is
+//!    time the thread did not run although nothing in the guest outranks it
+//!    (interrupts, or the hypervisor giving this virtual CPU's time to
+//!    someone else); no loop with that scheduling can wake sooner.
 //!
 //! ```sh
 //! cargo bench --bench control_tick                       # 5 s per case
@@ -104,8 +111,7 @@ fn run_loop(
             },
         )
         .unwrap();
-        let started = Instant::now();
-        let end = started + Duration::from_secs_f64(secs);
+        let end = Instant::now() + Duration::from_secs_f64(secs);
         // Drain like the node does, so the loop never sees a full channel.
         while Instant::now() < end {
             while s_rx.try_recv().is_ok() {}
@@ -114,8 +120,65 @@ fn run_loop(
         }
         let report = handle.stop().unwrap();
         busy.store(false, Ordering::Relaxed);
-        let deadlines = (started.elapsed().as_secs_f64() * 1000.0) as u64;
-        (report.timing, deadlines.saturating_sub(report.timing.ticks))
+        // The loop's own count: the clock around spawn and stop would add
+        // the thread's start-up (mlockall, pre-faulting) as missed deadlines.
+        (report.timing, report.timing.deadlines_skipped)
+    })
+}
+
+/// Item 3: spinning bursts at `realtime` beside `neighbours` busy threads.
+fn stall_probe(realtime: RealtimeConfig, secs: f64, neighbours: usize) -> serde_json::Value {
+    const BURST: Duration = Duration::from_micros(500);
+    const STALL: Duration = Duration::from_micros(50);
+    let busy = AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        for _ in 0..neighbours {
+            scope.spawn(|| {
+                let mut x = 0u64;
+                while busy.load(Ordering::Relaxed) {
+                    x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            });
+        }
+        let probe = scope.spawn(|| {
+            let (got, _) = motif::control::realtime::apply(&realtime);
+            let mut gaps = Histogram::new();
+            let (mut spun, mut lost) = (Duration::ZERO, Duration::ZERO);
+            let (mut over_1ms, mut stalls) = (0u64, 0u64);
+            let start = Instant::now();
+            let mut next = start;
+            while next - start < Duration::from_secs_f64(secs) {
+                next += Duration::from_millis(1);
+                let mut last = Instant::now();
+                let end = last + BURST;
+                while last < end {
+                    let now = Instant::now();
+                    let gap = now - last;
+                    if gap >= STALL {
+                        gaps.record(gap);
+                        stalls += 1;
+                        lost += gap;
+                        over_1ms += u64::from(gap >= Duration::from_millis(1));
+                    }
+                    last = now;
+                }
+                spun += BURST;
+                if let Some(d) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(d);
+                }
+            }
+            let g = gaps.summary();
+            serde_json::json!({
+                "neighbours": neighbours, "scheduling": got.to_string(),
+                "spun_s": spun.as_secs_f64(), "stalls_over_50us": stalls,
+                "stalls_over_1ms": over_1ms, "lost_ms": lost.as_secs_f64() * 1e3,
+                "max_stall_us": gaps.max().as_secs_f64() * 1e6,
+                "stall_p50_us": if stalls > 0 { g.p50_us } else { 0.0 },
+            })
+        });
+        let out = probe.join().expect("probe thread");
+        busy.store(false, Ordering::Relaxed);
+        out
     })
 }
 
@@ -211,6 +274,17 @@ fn main() {
             }));
         }
     }
+    // 3. What the machine takes from a thread with the FIFO rows' scheduling.
+    let mut probes = Vec::new();
+    for (cond, neighbours) in [("idle", 0), ("loaded", 2)] {
+        let p = stall_probe(fifo, secs, neighbours);
+        println!(
+            "stall probe, {cond:<6}: {:.0} s spun, {} stalls ≥ 50 µs ({} ≥ 1 ms), {:.1} ms lost, longest {:.0} µs; {}",
+            p["spun_s"].as_f64().unwrap(), p["stalls_over_50us"], p["stalls_over_1ms"],
+            p["lost_ms"].as_f64().unwrap(), p["max_stall_us"].as_f64().unwrap(), p["scheduling"].as_str().unwrap()
+        );
+        probes.push(serde_json::json!({"load": cond, "probe": p}));
+    }
     if let Some(path) = json {
         let s = |h: &Histogram| {
             let s = h.summary();
@@ -220,6 +294,7 @@ fn main() {
             "library": {"n": lib.network.n(), "outputs": lib.network.outputs(), "load_ms_p50": loads.summary().p50_us / 1e3},
             "tick_compute_us": {"all": s(&all_ticks), "network_step": s(&net_ticks), "interpolation": s(&plain_ticks)},
             "loop": cases,
+            "stall_probe": probes,
         });
         std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap() + "\n")
             .unwrap_or_else(|e| panic!("writing {path}: {e}"));

@@ -263,7 +263,9 @@ fn run(
             // Skip the deadlines already missed instead of bursting through
             // them: motif time comes from the clock, so nothing is lost.
             stats.overruns += 1;
-            k += (late.as_nanos() / config.period.as_nanos().max(1)) as u64;
+            let skipped = (late.as_nanos() / config.period.as_nanos().max(1)) as u64;
+            stats.deadlines_skipped += skipped;
+            k += skipped;
         }
     }
     // A jerk-limited stop, ticked out at the loop rate: ending with a

@@ -142,6 +142,9 @@ pub struct TimingStats {
     pub ticks: u64,
     /// Ticks that woke more than one period late (deadlines were skipped).
     pub overruns: u64,
+    /// The deadlines those overruns skipped, each one sample the robot
+    /// did not get.
+    pub deadlines_skipped: u64,
     /// Ticks later than the watchdog limit.
     pub watchdog_trips: u64,
     /// Samples the transport side could not take (channel full).
@@ -157,6 +160,7 @@ pub struct TimingSummary {
     pub compute: Percentiles,
     pub lateness: Percentiles,
     pub overruns: u64,
+    pub deadlines_skipped: u64,
     pub watchdog_trips: u64,
     pub samples_dropped: u64,
     pub scheduling: Scheduling,
@@ -169,6 +173,7 @@ impl TimingStats {
             compute: self.compute.summary(),
             lateness: self.lateness.summary(),
             overruns: self.overruns,
+            deadlines_skipped: self.deadlines_skipped,
             watchdog_trips: self.watchdog_trips,
             samples_dropped: self.samples_dropped,
             scheduling: self.scheduling,

@@ -339,19 +339,41 @@ impl PackedRhs {
     }
 
     /// Repacks `m` into the existing buffer (allocates only if it grows).
+    /// Reads `m` along whichever axis is contiguous: rows for the rates of
+    /// a weight gradient, columns for a transposed `J`.
     pub fn pack(&mut self, m: ArrayView2<f32>) {
         let (k, n) = m.dim();
         self.k = k;
         self.n = n;
-        self.panels.clear();
+        // Every lane is written below (padding as 0), so no clearing pass.
         self.panels.resize(n.div_ceil(L) * k, Lanes::default());
-        for (p, panel) in self.panels.chunks_exact_mut(k.max(1)).enumerate() {
-            for (kk, dst) in panel.iter_mut().enumerate() {
-                for (l, d) in dst.0.iter_mut().enumerate() {
-                    if let Some(v) = m.get((kk, p * L + l)) {
-                        *d = *v;
+        if k == 0 {
+            return;
+        }
+        let pad = |panel: &mut [Lanes], w: usize| {
+            if w < L {
+                panel.iter_mut().for_each(|v| v.0[w..].fill(0.0));
+            }
+        };
+        if m.strides()[1] == 1 {
+            for (kk, row) in m.rows().into_iter().enumerate() {
+                let row = row.to_slice().expect("unit column stride");
+                for (p, cols) in row.chunks(L).enumerate() {
+                    self.panels[p * k + kk].0[..cols.len()].copy_from_slice(cols);
+                }
+            }
+            for (p, panel) in self.panels.chunks_exact_mut(k).enumerate() {
+                pad(panel, L.min(n - p * L));
+            }
+        } else {
+            for (p, panel) in self.panels.chunks_exact_mut(k).enumerate() {
+                let w = L.min(n - p * L);
+                for l in 0..w {
+                    for (dst, v) in panel.iter_mut().zip(m.column(p * L + l)) {
+                        dst.0[l] = *v;
                     }
                 }
+                pad(panel, w);
             }
         }
     }
@@ -717,6 +739,34 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Both read orders give the same panels, and a reused buffer holds
+    /// only the latest matrix (its padding too), whatever came before.
+    #[test]
+    fn repacking_rows_or_columns_gives_fresh_panels() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let mut reused = PackedRhs::default();
+        for (k, n) in [(40, 50), (7, 3), (64, 33), (1, 1), (9, 16)] {
+            let m = randn(&mut rng, k, n);
+            let transposed = m.t().as_standard_layout().into_owned();
+            reused.pack(m.view());
+            let by_columns = PackedRhs::new(transposed.t());
+            assert_eq!(reused.dim(), (k, n));
+            let bits = |p: &PackedRhs| {
+                p.panels
+                    .iter()
+                    .flat_map(|v| v.0)
+                    .map(f32::to_bits)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&reused), bits(&by_columns), "{k}×{n}");
+            let padding = reused.panels[(n.div_ceil(L) - 1) * k..]
+                .iter()
+                .flat_map(|v| v.0[(n - 1) % L + 1..].to_vec())
+                .collect::<Vec<_>>();
+            assert!(padding.iter().all(|v| *v == 0.0), "{k}×{n}");
         }
     }
 

@@ -104,6 +104,7 @@ pub fn diagnostics(
             kv("lateness_p99_us", format!("{:.1}", t.lateness.p99_us)),
             kv("lateness_max_us", format!("{:.1}", t.lateness.max_us)),
             kv("overruns", t.overruns),
+            kv("deadlines_skipped", t.deadlines_skipped),
             kv("watchdog_trips", t.watchdog_trips),
             kv("samples_dropped", t.samples_dropped),
             kv("scheduling", t.scheduling),
