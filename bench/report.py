@@ -177,6 +177,12 @@ def targets(tick, loop, rows, wire, peak=None):
             f"{fifo['seconds']:.0f} s (goal 0), p99.9 {l['p999']:.1f} µs (goal ≤ 50) — "
             f"{check(fifo['skipped_deadlines'] == 0 and l['p999'] <= 50)}"
             + ("" if got.startswith("SCHED_FIFO") else f" (the loop got {got}: no privilege for FIFO)") + ".")
+        longer = next((c for c in loop["loop"] if c["load"] == "loaded" and "long spin" in c["wait"]), None)
+        if longer:
+            l = longer["lateness_us"]
+            lines.append(
+                f"  - … with a {longer['spin_us']} µs spin (`spin_us`): {longer['skipped_deadlines']} missed, "
+                f"p99.9 {l['p999']:.1f} µs — {check(longer['skipped_deadlines'] == 0 and l['p999'] <= 50)}.")
         probe = next((c["probe"] for c in loop.get("stall_probe", []) if c["load"] == "loaded"), None)
         if probe:
             lines.append(

@@ -5,11 +5,12 @@
 //!    library's load time.
 //! 2. The real loop on its thread at 1000 Hz for SECS seconds per case:
 //!    {idle, loaded} × {plain sleep, sleep-then-spin, SCHED_FIFO 80 with
-//!    locked memory and sleep-then-spin}. "Loaded" runs two busy-looping
-//!    threads (one per core here) beside the loop for exactly that case's
-//!    duration. Reports wake-up lateness p50/p99/p99.9/max, missed
-//!    deadlines and the scheduling the loop thread actually got (FIFO needs
-//!    privilege: unprivileged, the FIFO rows say SCHED_OTHER).
+//!    locked memory and sleep-then-spin, the same with 3× the spin}.
+//!    "Loaded" runs two busy-looping threads (one per core here) beside the
+//!    loop for exactly that case's duration. Reports wake-up lateness
+//!    p50/p99/p99.9/max, the deadlines the loop skipped and the scheduling
+//!    the loop thread actually got (FIFO needs privilege: unprivileged, the
+//!    FIFO rows say SCHED_OTHER).
 //! 3. What the machine takes from a thread with the loop's scheduling: in
 //!    each 1 ms period it reads the clock back to back for 500 µs (half the
 //!    time, so the kernel's real-time throttle, 95 % of every second, never
@@ -258,6 +259,8 @@ fn main() {
             ("plain sleep", Duration::ZERO, normal),
             ("sleep + spin", spin, normal),
             ("FIFO 80 + sleep + spin", spin, fifo),
+            // A longer spin absorbs longer wake-ups, for a third of a core.
+            ("FIFO 80 + sleep + long spin", 3 * spin, fifo),
         ] {
             let (t, skipped) = run_loop(&lib, &arm, queue, spin, rt, secs, neighbours);
             let l = t.lateness;
