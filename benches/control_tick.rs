@@ -265,7 +265,7 @@ fn main() {
             let (t, skipped) = run_loop(&lib, &arm, queue, spin, rt, secs, neighbours);
             let l = t.lateness;
             println!(
-                "{cond:<6} {wait:<22} spin {:>3} µs: p50 {:7.1}  p99 {:7.1}  p99.9 {:7.1}  max {:8.1}; {} ticks, {} woke ≥ 1 period late, {} deadlines skipped; compute p50 {:.1} µs; {}",
+                "{cond:<6} {wait:<27} spin {:>3} µs: p50 {:7.1}  p99 {:7.1}  p99.9 {:7.1}  max {:8.1}; {} ticks, {} woke ≥ 1 period late, {} deadlines skipped; compute p50 {:.1} µs; {}",
                 spin.as_micros(), l.p50_us, l.p99_us, l.p999_us, l.max_us, t.ticks, t.overruns, skipped, t.compute.p50_us, t.scheduling
             );
             cases.push(serde_json::json!({

@@ -13,7 +13,7 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # libfuse 3, for the slow disk of tests/bag.rs (tests/peer/slow_fs.py).
-ldconfig -p | grep -q 'libfuse3\.so\.3 ' || need_apt+=(libfuse3-3)
+python3 -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("fuse3"))' || need_apt+=(libfuse3-3)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup_test_env: need root to install: ${need_apt[*]}" >&2

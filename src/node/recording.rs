@@ -114,7 +114,8 @@ struct Entry {
 pub struct RecordingHealth {
     pub path: PathBuf,
     pub written: u64,
-    /// Offered while the queue was full, or after a write error.
+    /// Offered while the queue was full or after a write error, or still
+    /// queued at [`DRAIN_LIMIT`].
     pub dropped: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -168,9 +169,8 @@ impl Recorder {
         }
     }
 
-    /// Writes what is queued, closes the bag and says what it holds.
-    /// Finishes and says what was recorded, in the words tools and tests
-    /// read: `recorded N messages to DIR (D dropped[; stopped early: …])`.
+    /// [`Recorder::finish`], then says what was recorded, in the words tools
+    /// and tests read: `recorded N messages to DIR (D dropped[; stopped early: …])`.
     pub fn finish_line(self) -> Result<String, BagError> {
         let (summary, health) = self.finish()?;
         Ok(format!(
@@ -185,6 +185,9 @@ impl Recorder {
         ))
     }
 
+    /// Writes what is queued, for at most [`DRAIN_LIMIT`], then closes the
+    /// bag (its index and `metadata.yaml`: on a slow disk that part grows
+    /// with the recording's length, about 1 MB per hour of 0.5 s chunks).
     pub fn finish(mut self) -> Result<(BagSummary, RecordingHealth), BagError> {
         let _ = self.shared.drain_until.set(Instant::now() + DRAIN_LIMIT);
         let Self { tx, thread, .. } = &mut self;

@@ -250,8 +250,9 @@ fn entry(
 /// change reaches each neuron as a sum over N entries; `b_m` and `x*_m` reach
 /// it one entry at a time, so at the library's rate `add` barely moves them
 /// (the nod of tests/bag.rs: NMSE 0.14 at 1e-3, 4.4e-3 at this rate, 5.0e-3
-/// at 3e-2). The loop design's `V_m` sums over N like `J` and keeps the
-/// library's rate.
+/// at 3e-2). The loop design's `V_m` sums over N like `J`, and at the
+/// library's rate its `add` already fits (arm/128's spiral: 2.2e-3, 1.7e-3
+/// at 1e-2; docs/recording.md), so it keeps that rate.
 pub const INPUT_MOTIF_LR: f32 = 1e-2;
 
 /// How `add` trains the new motif's own parameters.

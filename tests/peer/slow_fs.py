@@ -8,7 +8,6 @@ Runs in the foreground until unmounted (umount MOUNT) or killed. Uses mfusepy
 (ctypes bindings for libfuse 3); mounting needs root, as the tests run it.
 """
 
-import errno
 import os
 import sys
 import threading
@@ -57,15 +56,18 @@ class Slow(mfusepy.Operations):
         os.chmod(self._p(path), mode)
 
     def utimens(self, path, times=None):
-        os.utime(self._p(path), ns=times)
+        if times is None:
+            os.utime(self._p(path))
+        else:
+            os.utime(self._p(path), ns=times)
 
     def statfs(self, path):
         st = os.statvfs(self._p(path))
         keys = ("f_bavail", "f_bfree", "f_blocks", "f_bsize", "f_favail", "f_ffree", "f_files", "f_flag", "f_frsize", "f_namemax")
         return {k: getattr(st, k) for k in keys}
 
-    def create(self, path, mode, fi=None):
-        return os.open(self._p(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    def create(self, path, mode, flags):
+        return os.open(self._p(path), flags | os.O_CREAT, mode)
 
     def open(self, path, flags):
         return os.open(self._p(path), flags)
@@ -99,7 +101,7 @@ def main():
     try:
         mfusepy.FUSE(Slow(backing, rate), mount, foreground=True, nothreads=False)
     except RuntimeError as e:
-        sys.exit(f"slow_fs: cannot mount {mount}: {e} ({errno.errorcode.get(e.args[0], '')})")
+        sys.exit(f"slow_fs: cannot mount {mount}: fuse_main returned {e}")
 
 
 if __name__ == "__main__":
