@@ -64,6 +64,22 @@ fn args() -> (f64, Option<String>) {
     (secs, json)
 }
 
+/// `n` threads that keep a core each busy until `busy` is cleared.
+fn spawn_busy<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    busy: &'scope AtomicBool,
+    n: usize,
+) {
+    for _ in 0..n {
+        scope.spawn(move || {
+            let mut x = 0u64;
+            while busy.load(Ordering::Relaxed) {
+                x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        });
+    }
+}
+
 fn run_loop(
     lib: &Library,
     arm: &ArmModel,
@@ -92,14 +108,7 @@ fn run_loop(
     };
     let busy = AtomicBool::new(true);
     std::thread::scope(|scope| {
-        for _ in 0..neighbours {
-            scope.spawn(|| {
-                let mut x = 0u64;
-                while busy.load(Ordering::Relaxed) {
-                    x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-                }
-            });
-        }
+        spawn_busy(scope, &busy, neighbours);
         let handle = spawn_loop(
             ctl,
             cfg,
@@ -133,14 +142,7 @@ fn stall_probe(realtime: RealtimeConfig, secs: f64, neighbours: usize) -> serde_
     const STALL: Duration = Duration::from_micros(50);
     let busy = AtomicBool::new(true);
     std::thread::scope(|scope| {
-        for _ in 0..neighbours {
-            scope.spawn(|| {
-                let mut x = 0u64;
-                while busy.load(Ordering::Relaxed) {
-                    x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-                }
-            });
-        }
+        spawn_busy(scope, &busy, neighbours);
         let probe = scope.spawn(|| {
             let (got, _) = motif::control::realtime::apply(&realtime);
             let mut gaps = Histogram::new();
