@@ -465,6 +465,8 @@ fn row_tile<const ISA: u8, const M: usize>(
     M
 }
 
+const PF: usize = 8;
+
 /// Columns of A (the K dimension) summed into one accumulator before it is
 /// added to the output: every path sums in these chunks, so they agree bit
 /// for bit.
@@ -621,6 +623,9 @@ unsafe fn block2_avx512<const M: usize>(
     for (kk, (v0, v1)) in p0.iter().zip(p1).enumerate() {
         // SAFETY: each panel row is 16 floats on a 64-byte boundary.
         let (b0, b1) = unsafe { (_mm512_load_ps(v0.0.as_ptr()), _mm512_load_ps(v1.0.as_ptr())) };
+        // Prefetch a few rows ahead (a hint; wrapping_add never dereferences).
+        _mm_prefetch::<_MM_HINT_T0>(v0.0.as_ptr().wrapping_add(PF * L).cast());
+        _mm_prefetch::<_MM_HINT_T0>(v1.0.as_ptr().wrapping_add(PF * L).cast());
         for i in 0..M {
             // SAFETY: every row is as long as the panels (row_tile_avx512).
             let a = _mm512_set1_ps(unsafe { *rows[i].get_unchecked(kk) });
