@@ -213,21 +213,21 @@ impl CommandParser {
                 Ok(Command::VelocityScale(value))
             }
             "append" => {
-                let q = self.motifs(tokens)?;
+                let q = self.queue_of(tokens)?;
                 if q.is_empty() {
                     return Err(CommandError::MissingArgument("append"));
                 }
                 Ok(Command::Append(q))
             }
             "run" => {
-                let q = self.motifs(tokens)?;
+                let q = self.queue_of(tokens)?;
                 if q.is_empty() {
                     return Err(CommandError::MissingArgument("run"));
                 }
                 Ok(Command::Run(q))
             }
             _ => self
-                .motifs(std::iter::once(first).chain(tokens))
+                .queue_of(std::iter::once(first).chain(tokens))
                 .map(Command::Run),
         }
     }
@@ -250,13 +250,6 @@ impl CommandParser {
     /// unknown ones are listed as a command's are, at most a few, shown
     /// safely.
     pub fn queue_of<'a>(
-        &self,
-        names: impl Iterator<Item = &'a str>,
-    ) -> Result<MotifQueue, CommandError> {
-        self.motifs(names)
-    }
-
-    fn motifs<'a>(
         &self,
         tokens: impl Iterator<Item = &'a str>,
     ) -> Result<MotifQueue, CommandError> {
