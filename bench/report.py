@@ -122,6 +122,10 @@ def ceilings_section(peak, tick, rows):
         out.append(f"| f32 FMA peak, AVX-512 (GFLOP/s) | {a512['one_core']:.1f} | {a512['all_cores']:.1f} ({cores}) |")
     else:
         out.append("| f32 FMA peak, AVX-512 | not on this CPU | |")
+    bc = peak.get("fma_avx512_broadcast_gflops")
+    if bc and a512:
+        out.append(f"| AVX-512 FMA with A broadcast from L1, the GEMM's 12-row tile (GFLOP/s) "
+                   f"| {bc:.1f} ({100 * bc / a512['one_core']:.0f} % of peak) | |")
     r = peak["read_gbs"]
     out.append(f"| read bandwidth, L1 (16 kB) / L2 (256 kB), GB/s | {r['l1_16k']:.1f} / {r['l2_256k']:.1f} | |")
     out += ["", "The control tick (batch 1) reads its N² weights once per step, so its floor is the",
@@ -139,6 +143,10 @@ def ceilings_section(peak, tick, rows):
     out += ["", f"The training step at N = 256, B = 16, T = 200 is ≈1.26 GFLOP (forward recurrence, its "
             f"transpose and the weight gradient): {f['one_core']:.2f} ms on one core at the FMA peak, "
             f"{f['all_cores']:.2f} ms on {cores}."]
+    if bc and a512:
+        out.append(f"At the broadcast ceiling above, its GEMMs alone would take {a512['one_core'] / bc:.2f}× that floor, "
+                   "before any of the step's elementwise work (tanh, the Euler step and its transpose, "
+                   "packing the rates and gradients, Adam).")
     for threads, floor in ((1, f["one_core"]), (2, f["all_cores"])):
         ours = median(rows, OURS, 256, threads)
         if ours:
@@ -259,8 +267,11 @@ measured in the same run on this machine:
 ## 0. This CPU's ceilings
 
 `cargo bench --bench fma_peak`: 12 independent FMA chains per core (AVX-512
-ones when the CPU has them), and the read rate of one core over buffers that
-fit L1 and L2. Every floor below is a ratio to these, measured in the same run.
+ones when the CPU has them); the training GEMM's inner loop (a 12 × 32 tile of
+accumulators fed by broadcasts of A and loads of B) on operands that sit in L1,
+the most a broadcast kernel can reach; and the read rate of one core over
+buffers that fit L1 and L2. Every floor below is a ratio to the FMA peak,
+measured in the same run.
 
 {ceilings_section(peak, tick, rows)}
 

@@ -66,6 +66,49 @@ mod x86 {
         _mm512_reduce_add_ps(s)
     }
 
+    /// Rows of A and 16-lane columns of B in [`fma_avx512_broadcast`]: the
+    /// training GEMM's widest register tile (src/model/kernels.rs).
+    pub const TILE_ROWS: usize = 12;
+    const TILE_K: usize = 64;
+
+    /// The GEMM inner loop with nothing to wait for: a 12 × 32 register tile
+    /// of accumulators, each step broadcasting 12 floats of A and loading
+    /// two 16-lane rows of B, all from L1 (3 kB + 8 kB). What this reaches
+    /// is the ceiling of any kernel built on broadcasts, below the bare FMA
+    /// peak by what the loads cost. `iters` rounds of 64 steps.
+    #[allow(clippy::incompatible_msrv)]
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn fma_avx512_broadcast(iters: u64) -> f32 {
+        let a = [1e-3f32; TILE_ROWS * TILE_K];
+        let b = [1e-3f32; TILE_K * 32];
+        let (a, b) = (std::hint::black_box(&a), std::hint::black_box(&b));
+        let mut acc = [_mm512_setzero_ps(); 2 * TILE_ROWS];
+        for _ in 0..iters {
+            for kk in 0..TILE_K {
+                // SAFETY: kk < TILE_K, so both rows of B are in `b`.
+                let (b0, b1) = unsafe {
+                    (
+                        _mm512_loadu_ps(b.as_ptr().add(kk * 32)),
+                        _mm512_loadu_ps(b.as_ptr().add(kk * 32 + 16)),
+                    )
+                };
+                for (i, pair) in acc.chunks_exact_mut(2).enumerate() {
+                    let x = _mm512_set1_ps(a[i * TILE_K + kk]);
+                    pair[0] = _mm512_fmadd_ps(x, b0, pair[0]);
+                    pair[1] = _mm512_fmadd_ps(x, b1, pair[1]);
+                }
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for c in acc {
+            s = _mm512_add_ps(s, c);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+
+    /// Flop of one round of [`fma_avx512_broadcast`].
+    pub const BROADCAST_ROUND: f64 = (TILE_K * 2 * TILE_ROWS * 32) as f64;
+
     /// Sums `data` `reps` times with 8-lane loads, four accumulators.
     #[target_feature(enable = "avx2")]
     pub unsafe fn read_avx2(data: &[f32], reps: usize) -> f32 {
@@ -155,6 +198,11 @@ fn main() {
                 peak(cores, iters, 2.0 * round, k),
             )
         });
+        let broadcast = is_x86_feature_detected!("avx512f").then(|| {
+            // SAFETY: AVX-512F was detected.
+            let k = |i| unsafe { x86::fma_avx512_broadcast(i) };
+            peak(1, iters / 64, x86::BROADCAST_ROUND, k)
+        });
         let l1 = read_bandwidth(16 * 1024);
         let l2 = read_bandwidth(256 * 1024);
         let (best1, best_all) = avx512.unwrap_or((one, all));
@@ -164,6 +212,14 @@ fn main() {
                 println!("f32 FMA peak, AVX-512: {a:.1} GFLOP/s on 1 core, {b:.1} on {cores}")
             }
             None => println!("AVX-512: not on this CPU"),
+        }
+        if let (Some(b), Some((a, _))) = (broadcast, avx512) {
+            println!(
+                "AVX-512 FMA with A broadcast from L1 ({}-row GEMM tile): {b:.1} GFLOP/s on 1 core, \
+                 {:.0} % of the peak",
+                x86::TILE_ROWS,
+                100.0 * b / a
+            );
         }
         println!("read bandwidth, 1 core: L1 (16 kB) {l1:.1} GB/s, L2 (256 kB) {l2:.1} GB/s");
         let train1 = TRAIN_STEP_FLOP_N256 / (best1 * 1e9) * 1e3;
@@ -195,6 +251,7 @@ fn main() {
                 "cores": cores,
                 "fma_avx2_gflops": {"one_core": one, "all_cores": all},
                 "fma_avx512_gflops": avx512.map(|(a, b)| serde_json::json!({"one_core": a, "all_cores": b})),
+                "fma_avx512_broadcast_gflops": broadcast,
                 "read_gbs": {"l1_16k": l1, "l2_256k": l2},
                 "train_step_n256_floor_ms": {"one_core": train1, "all_cores": train_all},
                 "matvec_floor": matvec,

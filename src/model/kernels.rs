@@ -158,6 +158,81 @@ multiversion! {
     pub fn tanh_into / tanh_into_on(x: &[f32], r: &mut [f32]) => tanh_into_body
 }
 
+fn euler_step_body<const ISA: u8>(x: &mut [f32], pre: &[f32], bias: Option<&[f32]>, alpha: f32) {
+    assert_eq!(x.len(), pre.len(), "euler_step: length mismatch");
+    match bias {
+        Some(bias) => {
+            assert_eq!(
+                x.len() % bias.len().max(1),
+                0,
+                "euler_step: rows not of the bias's length"
+            );
+            for (x, p) in x
+                .chunks_exact_mut(bias.len())
+                .zip(pre.chunks_exact(bias.len()))
+            {
+                for ((x, p), b) in x.iter_mut().zip(p).zip(bias) {
+                    *x += alpha * ((p + b) - *x);
+                }
+            }
+        }
+        None => {
+            for (x, p) in x.iter_mut().zip(pre) {
+                *x += alpha * (p - *x);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// One Euler step of the rate equation, `x += α((pre + bias) − x)`, with
+    /// `bias` (if any) added to every row. Plain multiplies and adds (Rust
+    /// never contracts them into FMAs), so every path gives the same bits;
+    /// the wide ones only run more lanes at once.
+    pub fn euler_step / euler_step_on(x: &mut [f32], pre: &[f32], bias: Option<&[f32]>, alpha: f32) => euler_step_body
+}
+
+fn tanh_backprop_body<const ISA: u8>(
+    g: &mut [f32],
+    a: &[f32],
+    r: &[f32],
+    next: Option<&[f32]>,
+    alpha: f32,
+) {
+    let len = g.len();
+    assert!(
+        a.len() == len && r.len() == len,
+        "tanh_backprop: length mismatch"
+    );
+    let elems = g.iter_mut().zip(a).zip(r);
+    match next {
+        Some(next) => {
+            assert_eq!(len, next.len(), "tanh_backprop: length mismatch");
+            for (((g, a), r), next) in elems.zip(next) {
+                *g = a * (1.0 - r * r) + (1.0 - alpha) * next;
+            }
+        }
+        None => {
+            for ((g, a), r) in elems {
+                *g = a * (1.0 - r * r);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// One step of back-propagation through `x_{k+1} = x_k + α(−x_k + …)`
+    /// with `r = tanh(x)`: `g = a ⊙ (1 − r²) + (1 − α)·next` (`next` = g_{k+1},
+    /// none at the last step). Same bits on every path, as [`euler_step`].
+    pub fn tanh_backprop / tanh_backprop_on(
+        g: &mut [f32],
+        a: &[f32],
+        r: &[f32],
+        next: Option<&[f32]>,
+        alpha: f32
+    ) => tanh_backprop_body
+}
+
 /// Lanes per accumulator block: two AVX2 registers.
 const L: usize = 16;
 
@@ -343,39 +418,74 @@ impl PackedRhs {
     /// a weight gradient, columns for a transposed `J`.
     pub fn pack(&mut self, m: ArrayView2<f32>) {
         let (k, n) = m.dim();
-        self.k = k;
-        self.n = n;
-        // Every lane is written below (padding as 0), so no clearing pass.
-        self.panels.resize(n.div_ceil(L) * k, Lanes::default());
-        if k == 0 {
-            return;
-        }
-        let pad = |panel: &mut [Lanes], w: usize| {
-            if w < L {
-                panel.iter_mut().for_each(|v| v.0[w..].fill(0.0));
-            }
-        };
+        self.reset(k, n);
         if m.strides()[1] == 1 {
             for (kk, row) in m.rows().into_iter().enumerate() {
-                let row = row.to_slice().expect("unit column stride");
-                for (p, cols) in row.chunks(L).enumerate() {
-                    self.panels[p * k + kk].0[..cols.len()].copy_from_slice(cols);
-                }
-            }
-            for (p, panel) in self.panels.chunks_exact_mut(k).enumerate() {
-                pad(panel, L.min(n - p * L));
+                self.set_rows(kk, row.to_slice().expect("unit column stride"));
             }
         } else {
-            for (p, panel) in self.panels.chunks_exact_mut(k).enumerate() {
+            for (p, panel) in self.panels.chunks_exact_mut(k.max(1)).enumerate() {
                 let w = L.min(n - p * L);
                 for l in 0..w {
                     for (dst, v) in panel.iter_mut().zip(m.column(p * L + l)) {
                         dst.0[l] = *v;
                     }
                 }
-                pad(panel, w);
+                if w < L {
+                    panel.iter_mut().for_each(|v| v.0[w..].fill(0.0));
+                }
             }
         }
+    }
+
+    /// Shapes the buffer for a K × N matrix (allocates only if it grows)
+    /// without filling it: [`set_rows`](Self::set_rows) then writes every
+    /// lane, so there is no clearing pass.
+    pub fn reset(&mut self, k: usize, n: usize) {
+        self.k = k;
+        self.n = n;
+        self.panels.resize(n.div_ceil(L) * k, Lanes::default());
+    }
+
+    /// Writes rows `k0..` of the matrix from `rows` (whole rows of N,
+    /// row-major), padding included: the forward pass packs each step's
+    /// rates while they are in L1.
+    pub fn set_rows(&mut self, k0: usize, rows: &[f32]) {
+        let (k, n) = (self.k, self.n);
+        assert_eq!(rows.len() % n.max(1), 0, "set_rows: not whole rows of N");
+        for (kk, row) in rows.chunks_exact(n.max(1)).enumerate() {
+            assert!(k0 + kk < k, "set_rows: row past K");
+            let full = row.chunks_exact(L);
+            let tail = full.remainder();
+            let p_tail = n / L;
+            for (p, cols) in full.enumerate() {
+                // A fixed-size copy: one 64-byte move, not a memcpy call.
+                self.panels[p * k + k0 + kk].0 = cols.try_into().expect("16 lanes");
+            }
+            if !tail.is_empty() {
+                let lanes = &mut self.panels[p_tail * k + k0 + kk].0;
+                lanes[..tail.len()].copy_from_slice(tail);
+                lanes[tail.len()..].fill(0.0);
+            }
+        }
+    }
+
+    /// The sum of each column over all K rows, in row order.
+    pub fn column_sums(&self) -> Vec<f32> {
+        let mut sums = vec![0.0; self.n];
+        if self.k == 0 {
+            return sums;
+        }
+        for (panel, dst) in self.panels.chunks_exact(self.k).zip(sums.chunks_mut(L)) {
+            let mut acc = [0.0f32; L];
+            for row in panel {
+                for (a, v) in acc.iter_mut().zip(&row.0) {
+                    *a += v;
+                }
+            }
+            dst.copy_from_slice(&acc[..dst.len()]);
+        }
+        sums
     }
 
     pub fn dim(&self) -> (usize, usize) {
@@ -383,84 +493,175 @@ impl PackedRhs {
     }
 }
 
-fn gemm_body<const ISA: u8>(
-    a: &[f32],
-    m: &PackedRhs,
-    alpha: f32,
-    accumulate: bool,
-    out: &mut [f32],
-) {
-    let (k, n) = (m.k, m.n);
-    let rows = a.len().checked_div(k).unwrap_or(out.len() / n.max(1));
-    assert_eq!(a.len(), rows * k, "gemm: A is not rows × K");
-    assert_eq!(out.len(), rows * n, "gemm: out is not rows × N");
-    // Rows of A per register tile: 4 × 16 accumulators fill 8 of AVX2's 16
-    // registers; AVX-512 has 32 and runs 8 rows over two panels at once (16
-    // accumulators; 16 rows would spill). The tiling changes no output
-    // element's arithmetic.
-    let wide = ISA == AVX512;
-    let mut r0 = 0;
-    while r0 < rows {
-        let a = &a[r0 * k..];
-        let out = &mut out[r0 * n..];
-        r0 += match rows - r0 {
-            1 => row_tile::<ISA, 1>(a, m, alpha, accumulate, out),
-            2 => row_tile::<ISA, 2>(a, m, alpha, accumulate, out),
-            3 => row_tile::<ISA, 3>(a, m, alpha, accumulate, out),
-            r if wide && r >= 8 => row_tile::<ISA, 8>(a, m, alpha, accumulate, out),
-            _ => row_tile::<ISA, 4>(a, m, alpha, accumulate, out),
-        };
+/// Rows `k0..k0 + k` of a [`PackedRhs`], as an operand of [`gemm`].
+#[derive(Clone, Copy, Debug)]
+pub struct PackedRows<'a> {
+    m: &'a PackedRhs,
+    k0: usize,
+    k: usize,
+}
+
+impl PackedRows<'_> {
+    /// Panel `p`'s rows `from..from + len` of this range.
+    #[inline(always)]
+    fn panel(&self, p: usize, from: usize, len: usize) -> &[Lanes] {
+        let start = p * self.m.k + self.k0 + from;
+        &self.m.panels[start..start + len]
     }
 }
 
-/// The first M rows of the output, all columns; returns M.
+/// The left operand of [`gemm`], rows × K.
+#[derive(Clone, Copy, Debug)]
+pub enum Lhs<'a> {
+    /// Row-major, K floats per row.
+    Rows(&'a [f32]),
+    /// The transpose of K packed rows (K × rows): a weight gradient's `gᵀ`,
+    /// whose contraction runs over time. Each step of `kk` is one 64-byte
+    /// panel row, so the kernel streams it (a row-major `g` read down its
+    /// columns, 1 KB apart, fell into four L1 sets and thrashed them).
+    Transposed(PackedRows<'a>),
+}
+
+impl Lhs<'_> {
+    /// Element (i, kk).
+    #[inline(always)]
+    fn get(&self, k: usize, i: usize, kk: usize) -> f32 {
+        match self {
+            Lhs::Rows(a) => a[i * k + kk],
+            Lhs::Transposed(p) => p.panel(i / L, kk, 1)[0].0[i % L],
+        }
+    }
+
+    /// Where element (i, kk) is, and how many floats on (i, kk + 1) is;
+    /// `i` < rows and `kk` < K.
+    #[inline(always)]
+    fn at(&self, k: usize, i: usize, kk: usize) -> (*const f32, usize) {
+        match self {
+            Lhs::Rows(a) => (a[i * k + kk..].as_ptr(), 1),
+            Lhs::Transposed(p) => (p.panel(i / L, kk, 1)[0].0[i % L..].as_ptr(), L),
+        }
+    }
+}
+
+impl PackedRhs {
+    /// Rows `range` of the matrix, as a GEMM operand.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> PackedRows<'_> {
+        assert!(
+            range.start <= range.end && range.end <= self.k,
+            "rows {range:?} of a {}-row packed matrix",
+            self.k
+        );
+        PackedRows {
+            m: self,
+            k0: range.start,
+            k: range.len(),
+        }
+    }
+
+    /// The whole matrix, as a GEMM operand.
+    pub fn all(&self) -> PackedRows<'_> {
+        self.rows(0..self.k)
+    }
+}
+
+fn gemm_body<const ISA: u8>(a: Lhs, m: PackedRows, alpha: f32, accumulate: bool, out: &mut [f32]) {
+    let (k, n) = (m.k, m.m.n);
+    let rows = match a {
+        Lhs::Rows(a) => {
+            let rows = a.len().checked_div(k).unwrap_or(out.len() / n.max(1));
+            assert_eq!(a.len(), rows * k, "gemm: A is not rows × K");
+            rows
+        }
+        Lhs::Transposed(t) => {
+            assert_eq!(t.k, k, "gemm: Aᵀ and M have different K");
+            t.m.n
+        }
+    };
+    assert_eq!(out.len(), rows * n, "gemm: out is not rows × N");
+    // Rows of A per register tile: 4 × 16 accumulators fill 8 of AVX2's 16
+    // registers; AVX-512 has 32 and runs up to 12 rows over two panels at
+    // once (24 accumulators; 16 rows would spill). K chunks are the outer
+    // loop so that a chunk of M stays in L2 for every row tile (a weight
+    // gradient's M, 1600 × 256, does not fit beside its A). Neither the
+    // tiling nor the loop order changes any output element's arithmetic.
+    let wide = ISA == AVX512;
+    let mut done = 0;
+    while done < k {
+        let chunk = Chunk {
+            from: done,
+            len: (k - done).min(K_CHUNK),
+            add: accumulate || done > 0,
+        };
+        let mut r0 = 0;
+        while r0 < rows {
+            let out = &mut out[r0 * n..];
+            r0 += match rows - r0 {
+                1 => row_tile::<ISA, 1>(a, r0, m, chunk, alpha, out),
+                2 => row_tile::<ISA, 2>(a, r0, m, chunk, alpha, out),
+                3 => row_tile::<ISA, 3>(a, r0, m, chunk, alpha, out),
+                r if wide && r >= 12 => row_tile::<ISA, 12>(a, r0, m, chunk, alpha, out),
+                r if wide && r >= 8 => row_tile::<ISA, 8>(a, r0, m, chunk, alpha, out),
+                _ => row_tile::<ISA, 4>(a, r0, m, chunk, alpha, out),
+            };
+        }
+        done += chunk.len;
+    }
+    if k == 0 && !accumulate {
+        out.fill(0.0);
+    }
+}
+
+/// One K chunk of a GEMM: columns `from..from + len` of A, summed into one
+/// accumulator that is then added to the output (`add`) or replaces it.
+#[derive(Clone, Copy)]
+struct Chunk {
+    from: usize,
+    len: usize,
+    add: bool,
+}
+
+/// One chunk's share of rows `r0..r0 + M` of the output (`out` starts at
+/// row r0), all columns; returns M.
 #[inline(always)]
 fn row_tile<const ISA: u8, const M: usize>(
-    a: &[f32],
-    m: &PackedRhs,
+    a: Lhs,
+    r0: usize,
+    m: PackedRows,
+    chunk: Chunk,
     alpha: f32,
-    accumulate: bool,
     out: &mut [f32],
 ) -> usize {
-    let (k, n) = (m.k, m.n);
+    let (k, n) = (m.k, m.m.n);
     #[cfg(target_arch = "x86_64")]
     if ISA == AVX512 {
         // SAFETY: ISA == AVX512 is only compiled into `gemm_on`'s `wide`,
         // which runs only where isa() found AVX-512.
-        unsafe { row_tile_avx512::<M>(a, m, alpha, accumulate, out) };
+        unsafe { row_tile_avx512::<M>(a, r0, m, chunk, alpha, out) };
         return M;
     }
     // Interleave the M rows of A so the inner loop reads one small array per k.
     let mut ap = [[0.0f32; M]; K_CHUNK];
-    let mut done = 0;
-    while done < k {
-        let kc = (k - done).min(K_CHUNK);
-        for (kk, dst) in ap[..kc].iter_mut().enumerate() {
-            for (i, d) in dst.iter_mut().enumerate() {
-                *d = a[i * k + done + kk];
-            }
+    let ap = &mut ap[..chunk.len];
+    for (kk, dst) in ap.iter_mut().enumerate() {
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d = a.get(k, r0 + i, chunk.from + kk);
         }
-        let add = accumulate || done > 0;
-        for (p, panel) in m.panels.chunks_exact(k).enumerate() {
-            let panel = &panel[done..done + kc];
-            let c0 = p * L;
-            let w = L.min(n - c0);
-            let acc = micro::<ISA, M>(&ap[..kc], panel);
-            for (i, acc) in acc.iter().enumerate() {
-                let dst = &mut out[i * n + c0..i * n + c0 + w];
-                for (d, v) in dst.iter_mut().zip(acc) {
-                    *d = if add {
-                        fma::<ISA>(alpha, *v, *d)
-                    } else {
-                        alpha * v
-                    };
-                }
-            }
-        }
-        done += kc;
     }
-    if k == 0 && !accumulate {
-        out[..M * n].fill(0.0);
+    for p in 0..n.div_ceil(L) {
+        let panel = m.panel(p, chunk.from, chunk.len);
+        let c0 = p * L;
+        let w = L.min(n - c0);
+        let acc = micro::<ISA, M>(ap, panel);
+        for (i, acc) in acc.iter().enumerate() {
+            let dst = &mut out[i * n + c0..i * n + c0 + w];
+            for (d, v) in dst.iter_mut().zip(acc) {
+                *d = if chunk.add {
+                    fma::<ISA>(alpha, *v, *d)
+                } else {
+                    alpha * v
+                };
+            }
+        }
     }
     M
 }
@@ -475,59 +676,75 @@ const PF: usize = 8;
 /// for bit.
 const K_CHUNK: usize = 512;
 
+/// The M rows of A that one AVX-512 block reads: where each row's first
+/// element of the chunk is, and the float step from one `kk` to the next.
+#[derive(Clone, Copy)]
+struct RowPtrs<const M: usize> {
+    at: [*const f32; M],
+    step: usize,
+}
+
+impl<const M: usize> RowPtrs<M> {
+    /// Element (i, kk) of the chunk.
+    ///
+    /// # Safety
+    /// `kk` is below the chunk's length and `i` below M.
+    #[inline(always)]
+    unsafe fn get(&self, i: usize, kk: usize) -> f32 {
+        // SAFETY: the caller's contract; `row_tile_avx512` built the pointers.
+        unsafe { *self.at.get_unchecked(i).add(kk * self.step) }
+    }
+}
+
 /// [`row_tile`] with AVX-512: two panels per pass, so 2·M accumulators
 /// share each row's broadcast (2 + M loads for 2·M FMAs: the FMA ports set
-/// the pace, not the load ports), and the broadcasts read A's rows where
-/// they are (no interleaved copy). Same FMAs per element, same order, same
-/// K chunks as the other paths.
+/// the pace, not the load ports), and the broadcasts read A where it is (no
+/// interleaved copy). Same FMAs per element, same order, same K chunks as
+/// the other paths.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn row_tile_avx512<const M: usize>(
-    a: &[f32],
-    m: &PackedRhs,
+    a: Lhs,
+    r0: usize,
+    m: PackedRows,
+    chunk: Chunk,
     alpha: f32,
-    accumulate: bool,
     out: &mut [f32],
 ) {
-    let (k, n) = (m.k, m.n);
-    let rows: [&[f32]; M] = std::array::from_fn(|i| &a[i * k..(i + 1) * k]);
-    let count = n.div_ceil(L);
-    let mut done = 0;
-    while done < k {
-        let kc = (k - done).min(K_CHUNK);
-        let add = accumulate || done > 0;
-        let chunk: [&[f32]; M] = rows.map(|r| &r[done..done + kc]);
-        let panel = |p: usize| &m.panels[p * k + done..p * k + done + kc];
-        let mut p = 0;
-        while p < count {
-            let c0 = p * L;
-            // SAFETY: AVX-512 is on (this function's contract); the blocks'
-            // rows i·n + c0 .. + width lie in `out` (checked by gemm_body).
-            if p + 1 < count {
-                let w1 = L.min(n - c0 - L);
-                unsafe {
-                    block2_avx512::<M>(
-                        &chunk,
-                        panel(p),
-                        panel(p + 1),
-                        alpha,
-                        add,
-                        &mut out[c0..],
-                        n,
-                        w1,
-                    )
-                };
-                p += 2;
-            } else {
-                let w = L.min(n - c0);
-                unsafe { block_avx512::<M>(&chunk, panel(p), alpha, add, &mut out[c0..], n, w) };
-                p += 1;
-            }
+    let (k, n) = (m.k, m.m.n);
+    let (add, count) = (chunk.add, n.div_ceil(L));
+    let ptrs: [(*const f32, usize); M] = std::array::from_fn(|i| a.at(k, r0 + i, chunk.from));
+    let rows = RowPtrs {
+        at: ptrs.map(|p| p.0),
+        step: ptrs[0].1,
+    };
+    let panel = |p: usize| m.panel(p, chunk.from, chunk.len);
+    let mut p = 0;
+    while p < count {
+        let c0 = p * L;
+        // SAFETY: AVX-512 is on (this function's contract); `rows` holds
+        // the chunk's elements of each row; the blocks' rows i·n + c0 ..
+        // + width lie in `out` (checked by gemm_body).
+        if p + 1 < count {
+            let w1 = L.min(n - c0 - L);
+            unsafe {
+                block2_avx512::<M>(
+                    rows,
+                    panel(p),
+                    panel(p + 1),
+                    alpha,
+                    add,
+                    &mut out[c0..],
+                    n,
+                    w1,
+                )
+            };
+            p += 2;
+        } else {
+            let w = L.min(n - c0);
+            unsafe { block_avx512::<M>(rows, panel(p), alpha, add, &mut out[c0..], n, w) };
+            p += 1;
         }
-        done += kc;
-    }
-    if k == 0 && !accumulate {
-        out[..M * n].fill(0.0);
     }
 }
 
@@ -553,7 +770,7 @@ fn micro<const ISA: u8, const M: usize>(ap: &[[f32; M]], panel: &[Lanes]) -> [[f
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn block_avx512<const M: usize>(
-    rows: &[&[f32]; M],
+    rows: RowPtrs<M>,
     panel: &[Lanes],
     alpha: f32,
     add: bool,
@@ -566,10 +783,10 @@ unsafe fn block_avx512<const M: usize>(
     for (kk, pv) in panel.iter().enumerate() {
         // SAFETY: `pv` is 16 floats on a 64-byte boundary.
         let p = unsafe { _mm512_load_ps(pv.0.as_ptr()) };
-        for i in 0..M {
+        for (i, acc) in acc.iter_mut().enumerate() {
             // SAFETY: every row is as long as the panel (row_tile_avx512).
-            let a = unsafe { *rows[i].get_unchecked(kk) };
-            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a), p, acc[i]);
+            let a = unsafe { rows.get(i, kk) };
+            *acc = _mm512_fmadd_ps(_mm512_set1_ps(a), p, *acc);
         }
     }
     let mask: __mmask16 = if w == L { !0 } else { (1 << w) - 1 };
@@ -611,7 +828,7 @@ unsafe fn store_block(
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn block2_avx512<const M: usize>(
-    rows: &[&[f32]; M],
+    rows: RowPtrs<M>,
     p0: &[Lanes],
     p1: &[Lanes],
     alpha: f32,
@@ -631,7 +848,7 @@ unsafe fn block2_avx512<const M: usize>(
         _mm_prefetch::<_MM_HINT_T0>(v1.0.as_ptr().wrapping_add(PF * L).cast());
         for i in 0..M {
             // SAFETY: every row is as long as the panels (row_tile_avx512).
-            let a = _mm512_set1_ps(unsafe { *rows[i].get_unchecked(kk) });
+            let a = _mm512_set1_ps(unsafe { rows.get(i, kk) });
             acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
             acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
         }
@@ -648,8 +865,9 @@ unsafe fn block2_avx512<const M: usize>(
 }
 
 multiversion! {
-    /// `out = α A·M (+ out if accumulate)`; `A` rows × K and `out` rows × N, both row-major.
-    pub fn gemm / gemm_on(a: &[f32], m: &PackedRhs, alpha: f32, accumulate: bool, out: &mut [f32]) => gemm_body
+    /// `out = α A·M (+ out if accumulate)`: A rows × K, M's rows K × N, and
+    /// `out` rows × N, row-major.
+    pub fn gemm / gemm_on(a: Lhs<'_>, m: PackedRows<'_>, alpha: f32, accumulate: bool, out: &mut [f32]) => gemm_body
 }
 
 #[cfg(test)]
@@ -717,34 +935,38 @@ mod tests {
             (8, 16, 16),
             (16, 64, 40),
             (7, 130, 33),
+            (13, 600, 20),
         ] {
             let a = randn(&mut rng, rows, k);
-            let m = randn(&mut rng, n, k);
-            // Packing a transposed view is how the forward pass uses J.
-            let packed = PackedRhs::new(m.t());
+            // K rows of a taller matrix, as a weight gradient reads a time
+            // range of the packed rates; packing a transposed view is how
+            // the forward pass uses J.
+            let skip = rows % 3;
+            let tall = randn(&mut rng, n, k + 2 * skip);
+            let m = tall.slice(ndarray::s![.., skip..skip + k]);
+            let packed = PackedRhs::new(tall.t());
+            let at = PackedRhs::new(a.t());
             let base = randn(&mut rng, rows, n);
             for (accumulate, path) in [false, true]
                 .into_iter()
                 .flat_map(|acc| [Isa::Plain, Isa::Avx2, Isa::Avx512].map(|p| (acc, p)))
             {
-                let mut out = base.clone();
-                gemm_on(
-                    path,
-                    a.as_slice().unwrap(),
-                    &packed,
-                    0.5,
-                    accumulate,
-                    out.as_slice_mut().unwrap(),
-                );
                 let mut want = a.dot(&m.t()) * 0.5;
                 if accumulate {
                     want += &base;
                 }
-                for (g, w) in out.iter().zip(&want) {
-                    assert!(
-                        (g - w).abs() < 1e-4 * k as f32,
-                        "{rows}×{k}×{n}: {g} vs {w}"
-                    );
+                // A row-major, and A as the transpose of packed K × rows.
+                let lhs = [Lhs::Rows(a.as_slice().unwrap()), Lhs::Transposed(at.all())];
+                for (lhs, form) in lhs.into_iter().zip(["rows", "transposed"]) {
+                    let mut out = base.clone();
+                    let m = packed.rows(skip..skip + k);
+                    gemm_on(path, lhs, m, 0.5, accumulate, out.as_slice_mut().unwrap());
+                    for (g, w) in out.iter().zip(&want) {
+                        assert!(
+                            (g - w).abs() < 1e-4 * k as f32,
+                            "{path:?} {form} {rows}×{k}×{n}: {g} vs {w}"
+                        );
+                    }
                 }
             }
         }
@@ -762,6 +984,12 @@ mod tests {
             reused.pack(m.view());
             let by_columns = PackedRhs::new(transposed.t());
             assert_eq!(reused.dim(), (k, n));
+            // Row by row from the bottom, as the forward pass writes its steps.
+            let mut by_steps = PackedRhs::default();
+            by_steps.reset(k, n);
+            for kk in (0..k).rev() {
+                by_steps.set_rows(kk, m.row(kk).as_slice().unwrap());
+            }
             let bits = |p: &PackedRhs| {
                 p.panels
                     .iter()
@@ -770,6 +998,14 @@ mod tests {
                     .collect::<Vec<_>>()
             };
             assert_eq!(bits(&reused), bits(&by_columns), "{k}×{n}");
+            assert_eq!(bits(&reused), bits(&by_steps), "{k}×{n}");
+            let sums = m.sum_axis(ndarray::Axis(0));
+            for (got, want) in reused.column_sums().iter().zip(&sums) {
+                assert!(
+                    (got - want).abs() < 1e-4 * k as f32,
+                    "{k}×{n}: {got} vs {want}"
+                );
+            }
             let padding = reused.panels[(n.div_ceil(L) - 1) * k..]
                 .iter()
                 .flat_map(|v| v.0[(n - 1) % L + 1..].to_vec())
@@ -795,35 +1031,33 @@ mod tests {
             (16, 256, 256),
             // K past one chunk (K_CHUNK), an odd number of panels.
             (9, 1100, 47),
+            // The 12-row tile and its tail, as in a weight gradient.
+            (29, 700, 48),
         ] {
             let a = randn(&mut rng, rows, k);
             let m = randn(&mut rng, k, n);
             let packed = PackedRhs::new(m.view());
             let base = randn(&mut rng, rows, n);
-            for accumulate in [false, true] {
-                let [mut x2, mut x5] = [base.clone(), base.clone()];
-                let a = a.as_slice().unwrap();
-                gemm_on(
-                    Isa::Avx2,
-                    a,
-                    &packed,
-                    0.7,
-                    accumulate,
-                    x2.as_slice_mut().unwrap(),
-                );
-                gemm_on(
-                    Isa::Avx512,
-                    a,
-                    &packed,
-                    0.7,
-                    accumulate,
-                    x5.as_slice_mut().unwrap(),
-                );
-                assert_eq!(
-                    bits(x2.as_slice().unwrap()),
-                    bits(x5.as_slice().unwrap()),
-                    "gemm {rows}×{k}×{n}"
-                );
+            // All of M's rows, and rows 1.. (a time range of the rates).
+            for (accumulate, from) in [(false, 0), (true, 0), (false, 1), (true, 1)] {
+                if from >= k {
+                    continue;
+                }
+                let a = a.slice(ndarray::s![.., from..]).to_owned();
+                let at = PackedRhs::new(a.t());
+                let lhs = [Lhs::Rows(a.as_slice().unwrap()), Lhs::Transposed(at.all())];
+                for (lhs, form) in lhs.into_iter().zip(["rows", "transposed"]) {
+                    let [mut x2, mut x5] = [base.clone(), base.clone()];
+                    for (path, out) in [(Isa::Avx2, &mut x2), (Isa::Avx512, &mut x5)] {
+                        let out = out.as_slice_mut().unwrap();
+                        gemm_on(path, lhs, packed.rows(from..k), 0.7, accumulate, out);
+                    }
+                    assert_eq!(
+                        bits(x2.as_slice().unwrap()),
+                        bits(x5.as_slice().unwrap()),
+                        "gemm ({form}) {rows}×{k}×{n} from row {from}"
+                    );
+                }
             }
             let mt = m.t().as_standard_layout().into_owned();
             let x = &a.as_slice().unwrap()[..k];
@@ -836,6 +1070,23 @@ mod tests {
             tanh_into_on(Isa::Avx2, &xs, &mut t2);
             tanh_into_on(Isa::Avx512, &xs, &mut t5);
             assert_eq!(bits(&t2), bits(&t5), "tanh");
+            // The elementwise steps use no FMA: every path, plain too, agrees.
+            let bias = &xs[..n];
+            let each = |f: &dyn Fn(Isa, &mut [f32])| {
+                [Isa::Plain, Isa::Avx2, Isa::Avx512].map(|path| {
+                    let mut v = xs.iter().map(|x| x * 0.3).collect::<Vec<_>>();
+                    f(path, &mut v);
+                    bits(&v)
+                })
+            };
+            for with_bias in [false, true] {
+                let b = with_bias.then_some(bias);
+                let [p, x2, x5] = each(&|path, x| euler_step_on(path, x, &t2, b, 0.2));
+                assert!(p == x2 && x2 == x5, "euler_step, bias {with_bias}");
+                let next = with_bias.then_some(&t5[..]);
+                let [p, x2, x5] = each(&|path, g| tanh_backprop_on(path, g, &xs, &t2, next, 0.2));
+                assert!(p == x2 && x2 == x5, "tanh_backprop, next {with_bias}");
+            }
         }
     }
 }

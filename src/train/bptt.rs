@@ -8,7 +8,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
-use crate::model::kernels::{self, PackedRhs};
+use crate::model::kernels::{self, Lhs, PackedRhs};
 use crate::model::{Drive, Shared};
 
 /// Gradients of the loss for one motif.
@@ -33,9 +33,23 @@ pub struct Forward {
 /// Reusable buffers; one per worker so steps allocate only on first use.
 #[derive(Debug, Default)]
 pub struct Workspace {
+    /// Rates, time-major ((T+1)·B × N): A of the per-step product, and
+    /// `tanh'` in the backward pass.
     rs: Array2<f32>,
+    /// The same rates packed as a right operand, written step by step: the
+    /// weight gradients contract over time against rows `..T·B` (for `J`)
+    /// and `B..` (for `W`) without a packing pass of their own.
+    rp: PackedRhs,
     hs: Array2<f32>,
+    /// `g_k = dL/dx_k` for k = 1..=T (row block k−1, T·B × N), packed as the
+    /// backward pass goes: the transposed left operand of `gJ = α gsᵀ r`.
+    gp: PackedRhs,
+    /// The same, row-major, for the loop design's low-rank gradients only.
     gs: Array2<f32>,
+    /// Outputs, then their errors, then `dL/dŷ` (T·B × D), and that packed
+    /// for `gW = dyᵀ r`.
+    y: Array2<f32>,
+    dyp: PackedRhs,
     /// `Jᵀ` for the forward product `r Jᵀ`, `J` for the backward `g J`.
     jt: PackedRhs,
     j: PackedRhs,
@@ -63,8 +77,11 @@ pub fn loss_and_grads(
         Drive::Input { .. } => 0,
     };
     resize(&mut ws.rs, ((t_len + 1) * b, n));
+    ws.rp.reset((t_len + 1) * b, n);
     resize(&mut ws.hs, (tb, rank));
-    resize(&mut ws.gs, (tb, n));
+    ws.gp.reset(tb, n);
+    resize(&mut ws.gs, (if rank > 0 { tb } else { 0 }, n));
+    resize(&mut ws.y, (tb, d));
     ws.jt.pack(shared.j.t());
     ws.j.pack(shared.j.view());
     ws.wt.pack(shared.w.t());
@@ -75,103 +92,118 @@ pub fn loss_and_grads(
     let mut pre = Array2::<f32>::zeros((b, n));
     for t in 0..=t_len {
         let xs = x.as_slice_mut().expect("contiguous");
-        kernels::tanh_into(xs, time_rows(&mut ws.rs, t, b * n));
+        let r = time_rows(&mut ws.rs, t, b * n);
+        kernels::tanh_into(xs, r);
+        ws.rp.set_rows(t * b, r);
         if t == t_len {
             break;
         }
         let pre_s = pre.as_slice_mut().expect("contiguous");
-        kernels::gemm(time_rows(&mut ws.rs, t, b * n), &ws.jt, 1.0, false, pre_s);
-        let r = ws.rs.slice(s![t * b..(t + 1) * b, ..]);
-        match drive {
-            Drive::Input { b: bias } => pre += bias,
-            Drive::Loop { u, v } => {
-                let mut h = ws.hs.slice_mut(s![t * b..(t + 1) * b, ..]);
-                general_mat_mul(1.0, &r, &v.t(), 0.0, &mut h);
-                general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
+        kernels::gemm(Lhs::Rows(r), ws.jt.all(), 1.0, false, pre_s);
+        if let Drive::Loop { u, v } = drive {
+            let r = ws.rs.slice(s![t * b..(t + 1) * b, ..]);
+            let mut h = ws.hs.slice_mut(s![t * b..(t + 1) * b, ..]);
+            general_mat_mul(1.0, &r, &v.t(), 0.0, &mut h);
+            general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
+        }
+        let bias = match drive {
+            Drive::Input { b } => Some(b.as_slice().expect("contiguous")),
+            Drive::Loop { .. } => None,
+        };
+        let xs = x.as_slice_mut().expect("contiguous");
+        kernels::euler_step(xs, pre.as_slice().expect("contiguous"), bias, alpha);
+    }
+    let r_out = &ws.rs.as_slice().expect("contiguous")[b * n..];
+    let y = ws.y.as_slice_mut().expect("contiguous");
+    kernels::gemm(Lhs::Rows(r_out), ws.wt.all(), 1.0, false, y);
+    // Rows are time-major: row t*B + i is trial i at output step t+1.
+    let y0 = shared.y0.as_slice().expect("contiguous");
+    for (t, block) in y.chunks_exact_mut(b * d).enumerate() {
+        let target = target.row(t);
+        for row in block.chunks_exact_mut(d) {
+            for ((e, y0), want) in row.iter_mut().zip(y0).zip(target) {
+                *e = (*e + y0) - want;
             }
         }
-        let pre_s = pre.as_slice().expect("contiguous");
-        for (x, p) in x.as_slice_mut().expect("contiguous").iter_mut().zip(pre_s) {
-            *x += alpha * (p - *x);
-        }
-    }
-    let r_out = ws.rs.slice(s![b.., ..]);
-    let mut y = Array2::<f32>::zeros((tb, d));
-    kernels::gemm(
-        r_out.as_slice().expect("contiguous"),
-        &ws.wt,
-        1.0,
-        false,
-        y.as_slice_mut().expect("contiguous"),
-    );
-    y += &shared.y0;
-    // Rows are time-major: row t*B + i is trial i at output step t+1.
-    let mut err = y;
-    for (t, mut block) in err.axis_chunks_iter_mut(Axis(0), b).enumerate() {
-        block -= &target.row(t);
     }
     let count = (tb * d) as f32;
-    let loss = err.iter().map(|e| e * e).sum::<f32>() / count;
-    let dy = err * (2.0 / count);
+    let loss = y.iter().map(|e| e * e).sum::<f32>() / count;
+    y.iter_mut().for_each(|e| *e *= 2.0 / count);
+    ws.dyp.pack(ws.y.view());
 
-    // Backward.
-    let mut dr_out = Array2::<f32>::zeros((tb, n));
+    // Backward: g_k = dL/dx_k from k = T down to 0.
+    let mut gw = Array2::<f32>::zeros((d, n));
     kernels::gemm(
-        dy.as_slice().expect("contiguous"),
-        &ws.w,
+        Lhs::Transposed(ws.dyp.all()),
+        ws.rp.rows(b..b + tb),
         1.0,
         false,
-        dr_out.as_slice_mut().expect("contiguous"),
+        gw.as_slice_mut().expect("contiguous"),
     );
-    let mut gw = Array2::<f32>::zeros((d, n));
-    general_mat_mul(1.0, &dy.t(), &r_out, 0.0, &mut gw);
-    let gy0 = dy.sum_axis(Axis(0));
-
+    let gy0 = ws.y.sum_axis(Axis(0));
+    let dy = ws.y.as_slice().expect("contiguous");
     let mut a = Array2::<f32>::zeros((b, n));
     let mut dh = Array2::<f32>::zeros((b, rank));
     let mut g = Array2::<f32>::zeros((b, n));
+    let mut g_next = Array2::<f32>::zeros((b, n));
     for k in (0..=t_len).rev() {
         // a = dL/dr_k from the output (k ≥ 1) and from x_{k+1} (k < T).
+        let a_s = a.as_slice_mut().expect("contiguous");
         if k >= 1 {
-            a.assign(&dr_out.slice(s![(k - 1) * b..k * b, ..]));
+            kernels::gemm(
+                Lhs::Rows(&dy[(k - 1) * b * d..k * b * d]),
+                ws.w.all(),
+                1.0,
+                false,
+                a_s,
+            );
         } else {
-            a.fill(0.0);
+            a_s.fill(0.0);
         }
         if k < t_len {
-            let a_s = a.as_slice_mut().expect("contiguous");
-            kernels::gemm(time_rows(&mut ws.gs, k, b * n), &ws.j, alpha, true, a_s);
+            let next = g_next.as_slice().expect("contiguous");
+            kernels::gemm(Lhs::Rows(next), ws.j.all(), alpha, true, a_s);
             if let Drive::Loop { u, v } = drive {
-                let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
                 general_mat_mul(alpha, &g_next, u, 0.0, &mut dh);
                 general_mat_mul(1.0, &dh, v, 1.0, &mut a);
             }
         }
-        // g_k = dL/dx_k = a ⊙ tanh'(x_k) + (1 − α) g_{k+1}.
+        // g_k = a ⊙ tanh'(x_k) + (1 − α) g_{k+1}.
         let r = &*time_rows(&mut ws.rs, k, b * n);
-        let g_s = g.as_slice_mut().expect("contiguous");
-        let a_s = a.as_slice().expect("contiguous");
-        for ((g, a), r) in g_s.iter_mut().zip(a_s).zip(r) {
-            *g = a * (1.0 - r * r);
-        }
-        if k < t_len {
-            for (g, next) in g_s.iter_mut().zip(&*time_rows(&mut ws.gs, k, b * n)) {
-                *g += (1.0 - alpha) * next;
+        let next = (k < t_len).then(|| g_next.as_slice().expect("contiguous"));
+        kernels::tanh_backprop(
+            g.as_slice_mut().expect("contiguous"),
+            a.as_slice().expect("contiguous"),
+            r,
+            next,
+            alpha,
+        );
+        if k >= 1 {
+            let g_s = g.as_slice().expect("contiguous");
+            ws.gp.set_rows((k - 1) * b, g_s);
+            if rank > 0 {
+                time_rows(&mut ws.gs, k - 1, b * n).copy_from_slice(g_s);
             }
         }
-        if k >= 1 {
-            time_rows(&mut ws.gs, k - 1, b * n).copy_from_slice(g_s);
-        }
+        std::mem::swap(&mut g, &mut g_next);
     }
-    let g0 = g;
+    let g0 = g_next;
 
-    let r_in = ws.rs.slice(s![..tb, ..]);
     let mut gj = Array2::<f32>::zeros((n, n));
-    general_mat_mul(alpha, &ws.gs.t(), &r_in, 0.0, &mut gj);
+    let gj_s = gj.as_slice_mut().expect("contiguous");
+    kernels::gemm(
+        Lhs::Transposed(ws.gp.all()),
+        ws.rp.rows(0..tb),
+        alpha,
+        false,
+        gj_s,
+    );
     let gdrive = match drive {
         Drive::Input { .. } => Drive::Input {
-            b: ws.gs.sum_axis(Axis(0)) * alpha,
+            b: Array1::from_vec(ws.gp.column_sums()) * alpha,
         },
         Drive::Loop { u, .. } => {
+            let r_in = ws.rs.slice(s![..tb, ..]);
             let mut gu = Array2::<f32>::zeros((n, rank));
             general_mat_mul(alpha, &ws.gs.t(), &ws.hs, 0.0, &mut gu);
             let mut dhs = Array2::<f32>::zeros((tb, rank));
