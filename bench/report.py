@@ -326,13 +326,17 @@ JAX with 1 thread; PyTorch sets its own thread count.
 Where the time goes in ours: the recurrence's per-step products (B×N · N×N,
 against weights packed once per step into 16-column panels, so nothing is
 repacked per time step; our kernel, AVX-512 where the CPU has it: 8 rows
-over two panels per pass) and the weight gradient as one large GEMM over
-all time steps (ndarray's `matrixmultiply`, which picks its own AVX-512
-kernel at run time); with two cores the batch is split into chunks of 8
-trials, which keeps results independent of the core count. (`perf record`
-on `cargo bench --bench train_step` pinned to one core, 2026-12-03, before the two-panel pass: our
-kernel 62 % of the step, matrixmultiply 12 %, the rest elementwise work and
-tanh.)
+over two panels per pass) and the weight gradients as single GEMMs over all
+time steps on the same kernel (12 rows per pass; the forward pass packs the
+rates and the backward pass the gradients into panels step by step, and the
+gradient's left operand `gᵀ` is read from its panels, so neither gradient
+has a packing or transposing pass of its own); with two cores the batch is
+split into chunks of 8 trials, which keeps results independent of the core
+count. (`perf record --call-graph dwarf` on `cargo bench --bench
+train_step` pinned to one core, 2026-12-03: the per-step products 51 % of
+the step, the gradient and output GEMMs 33 %, writing the packed rates and
+gradients 3 %, tanh 3 %, packing the weights 2.6 %, the backward tanh step
+2 %, page faults 1.5 %, the rest under 1 % each.)
 
 ## 4. Wire
 

@@ -676,6 +676,11 @@ const PF: usize = 8;
 /// for bit.
 const K_CHUNK: usize = 512;
 
+/// Panels per AVX-512 block: with three, 8 rows (24 accumulators) ran no
+/// faster than two (the pointers to A's rows and the panels spill), and 12
+/// rows would spill the accumulators.
+const PANELS: usize = 2;
+
 /// The M rows of A that one AVX-512 block reads: where each row's first
 /// element of the chunk is, and the float step from one `kk` to the next.
 #[derive(Clone, Copy)]
@@ -696,11 +701,10 @@ impl<const M: usize> RowPtrs<M> {
     }
 }
 
-/// [`row_tile`] with AVX-512: two panels per pass, so 2·M accumulators
-/// share each row's broadcast (2 + M loads for 2·M FMAs: the FMA ports set
-/// the pace, not the load ports), and the broadcasts read A where it is (no
-/// interleaved copy). Same FMAs per element, same order, same K chunks as
-/// the other paths.
+/// [`row_tile`] with AVX-512: several panels per pass (see
+/// [`block_avx512`]), and the broadcasts read A where it is (no interleaved
+/// copy). Same FMAs per element, same order, same K chunks as the other
+/// paths.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn row_tile_avx512<const M: usize>(
@@ -712,39 +716,27 @@ unsafe fn row_tile_avx512<const M: usize>(
     out: &mut [f32],
 ) {
     let (k, n) = (m.k, m.m.n);
-    let (add, count) = (chunk.add, n.div_ceil(L));
-    let ptrs: [(*const f32, usize); M] = std::array::from_fn(|i| a.at(k, r0 + i, chunk.from));
+    let count = n.div_ceil(L);
     let rows = RowPtrs {
-        at: ptrs.map(|p| p.0),
-        step: ptrs[0].1,
+        at: std::array::from_fn(|i| a.at(k, r0 + i, chunk.from).0),
+        step: a.at(k, r0, chunk.from).1,
     };
-    let panel = |p: usize| m.panel(p, chunk.from, chunk.len);
     let mut p = 0;
     while p < count {
         let c0 = p * L;
+        let take = PANELS.min(count - p);
+        let w_last = L.min(n - (p + take - 1) * L);
+        let out = &mut out[c0..];
         // SAFETY: AVX-512 is on (this function's contract); `rows` holds
-        // the chunk's elements of each row; the blocks' rows i·n + c0 ..
+        // the chunk's elements of each row; the block's rows i·n + c0 ..
         // + width lie in `out` (checked by gemm_body).
-        if p + 1 < count {
-            let w1 = L.min(n - c0 - L);
-            unsafe {
-                block2_avx512::<M>(
-                    rows,
-                    panel(p),
-                    panel(p + 1),
-                    alpha,
-                    add,
-                    &mut out[c0..],
-                    n,
-                    w1,
-                )
-            };
-            p += 2;
-        } else {
-            let w = L.min(n - c0);
-            unsafe { block_avx512::<M>(rows, panel(p), alpha, add, &mut out[c0..], n, w) };
-            p += 1;
+        unsafe {
+            match take {
+                PANELS => block_avx512::<M, PANELS>(rows, m, p, chunk, alpha, out, n, w_last),
+                _ => block_avx512::<M, 1>(rows, m, p, chunk, alpha, out, n, w_last),
+            }
         }
+        p += take;
     }
 }
 
@@ -761,38 +753,54 @@ fn micro<const ISA: u8, const M: usize>(ap: &[[f32; M]], panel: &[Lanes]) -> [[f
     acc
 }
 
-/// One M × 16 block of the output: [`micro`] and the update of `out` after
-/// it, with one 16-lane register per row of A (`rows`, each as long as
-/// `panel`). Explicit: compiled with AVX-512 on, the generic [`micro`] ran
+/// One M × 16·P block of the output, panels `p0..p0 + P`: [`micro`] and
+/// the update of `out` after it, with one 16-lane register per row of A and
+/// panel, so P accumulators share each row's broadcast (M + P loads for
+/// M·P FMAs). Explicit: compiled with AVX-512 on, the generic [`micro`] ran
 /// at a fifteenth of its AVX2 speed (16 × 256 × 256: 5.5 against 83
-/// GFLOP/s). `out` starts at the block's first column; rows are `n` apart,
-/// `w` ≤ 16 wide.
+/// GFLOP/s). `out` starts at the block's first column; rows are `n` apart;
+/// every panel but the last is 16 wide, the last `w_last` ≤ 16.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn block_avx512<const M: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_avx512<const M: usize, const P: usize>(
     rows: RowPtrs<M>,
-    panel: &[Lanes],
+    m: PackedRows,
+    p0: usize,
+    chunk: Chunk,
     alpha: f32,
-    add: bool,
     out: &mut [f32],
     n: usize,
-    w: usize,
+    w_last: usize,
 ) {
     use std::arch::x86_64::*;
-    let mut acc = [_mm512_setzero_ps(); M];
-    for (kk, pv) in panel.iter().enumerate() {
-        // SAFETY: `pv` is 16 floats on a 64-byte boundary.
-        let p = unsafe { _mm512_load_ps(pv.0.as_ptr()) };
+    let panels: [&[Lanes]; P] = std::array::from_fn(|q| m.panel(p0 + q, chunk.from, chunk.len));
+    let mut acc = [[_mm512_setzero_ps(); P]; M];
+    for kk in 0..chunk.len {
+        let b: [__m512; P] = std::array::from_fn(|q| {
+            // SAFETY: kk < chunk.len, each panel's length; a panel row is 16
+            // floats on a 64-byte boundary.
+            let v = unsafe { panels[q].get_unchecked(kk) }.0.as_ptr();
+            // Prefetch a few rows ahead (a hint; wrapping_add never dereferences).
+            _mm_prefetch::<_MM_HINT_T0>(v.wrapping_add(PF * L).cast());
+            unsafe { _mm512_load_ps(v) }
+        });
         for (i, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: every row is as long as the panel (row_tile_avx512).
-            let a = unsafe { rows.get(i, kk) };
-            *acc = _mm512_fmadd_ps(_mm512_set1_ps(a), p, *acc);
+            // SAFETY: every row holds the chunk's elements (row_tile_avx512).
+            let a = _mm512_set1_ps(unsafe { rows.get(i, kk) });
+            for (acc, b) in acc.iter_mut().zip(b) {
+                *acc = _mm512_fmadd_ps(a, b, *acc);
+            }
         }
     }
-    let mask: __mmask16 = if w == L { !0 } else { (1 << w) - 1 };
+    let mask: __mmask16 = if w_last == L { !0 } else { (1 << w_last) - 1 };
     for (i, acc) in acc.into_iter().enumerate() {
-        // SAFETY: as in `store_block`.
-        unsafe { store_block(&mut out[i * n..], acc, alpha, add, mask) };
+        for (q, acc) in acc.into_iter().enumerate() {
+            let mask = if q + 1 == P { mask } else { !0 };
+            // SAFETY: as in `store_block`; panel q's floats of row i start
+            // at i·n + 16q in `out`.
+            unsafe { store_block(&mut out[i * n + q * L..], acc, alpha, chunk.add, mask) };
+        }
     }
 }
 
@@ -819,48 +827,6 @@ unsafe fn store_block(
             _mm512_mul_ps(alpha, acc)
         };
         _mm512_mask_storeu_ps(dst, mask, v);
-    }
-}
-
-/// [`block_avx512`] over two adjacent panels: the first full (16 wide),
-/// the second `w1` wide; `out` starts at the first panel's column.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block2_avx512<const M: usize>(
-    rows: RowPtrs<M>,
-    p0: &[Lanes],
-    p1: &[Lanes],
-    alpha: f32,
-    add: bool,
-    out: &mut [f32],
-    n: usize,
-    w1: usize,
-) {
-    use std::arch::x86_64::*;
-    let mut acc0 = [_mm512_setzero_ps(); M];
-    let mut acc1 = [_mm512_setzero_ps(); M];
-    for (kk, (v0, v1)) in p0.iter().zip(p1).enumerate() {
-        // SAFETY: each panel row is 16 floats on a 64-byte boundary.
-        let (b0, b1) = unsafe { (_mm512_load_ps(v0.0.as_ptr()), _mm512_load_ps(v1.0.as_ptr())) };
-        // Prefetch a few rows ahead (a hint; wrapping_add never dereferences).
-        _mm_prefetch::<_MM_HINT_T0>(v0.0.as_ptr().wrapping_add(PF * L).cast());
-        _mm_prefetch::<_MM_HINT_T0>(v1.0.as_ptr().wrapping_add(PF * L).cast());
-        for i in 0..M {
-            // SAFETY: every row is as long as the panels (row_tile_avx512).
-            let a = _mm512_set1_ps(unsafe { rows.get(i, kk) });
-            acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
-            acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
-        }
-    }
-    let mask1: __mmask16 = if w1 == L { !0 } else { (1 << w1) - 1 };
-    for i in 0..M {
-        // SAFETY: as in `store_block`; the second panel's w1 floats follow
-        // the first panel's 16 in row i of `out`.
-        unsafe {
-            store_block(&mut out[i * n..], acc0[i], alpha, add, !0);
-            store_block(&mut out[i * n + L..], acc1[i], alpha, add, mask1);
-        }
     }
 }
 
