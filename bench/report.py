@@ -146,7 +146,9 @@ def ceilings_section(peak, tick, rows):
     if bc and a512:
         out.append(f"At the broadcast ceiling above, its GEMMs alone would take {a512['one_core'] / bc:.2f}× that floor, "
                    "before any of the step's elementwise work (tanh, the Euler step and its transpose, "
-                   "packing the rates and gradients, Adam).")
+                   "packing the rates and gradients, Adam). That ceiling is the 12-row tile's, which the "
+                   "weight gradients run; the per-step products run the 8-row tile (a chunk's 8 trials), "
+                   "whose ceiling this bench does not measure.")
     for threads, floor in ((1, f["one_core"]), (2, f["all_cores"])):
         ours = median(rows, OURS, 256, threads)
         if ours:

@@ -1,5 +1,7 @@
 //! This CPU's ceilings, against which docs/benchmarks.md states every floor
-//! (issue 15): the f32 FMA peak on one and on all cores, and the L1 and L2
+//! (issue 15): the f32 FMA peak on one and on all cores; the rate of the
+//! training GEMM's inner loop with its operands in L1 (broadcasts of A feeding
+//! the FMAs: the most a kernel of that shape can reach); and the L1 and L2
 //! read bandwidth one core sustains (the batch-1 matvec of the control tick
 //! reads N² weights once per step and is bound by it, not by the FMAs).
 //!
