@@ -147,7 +147,7 @@ fn stall_probe(realtime: RealtimeConfig, secs: f64, neighbours: usize) -> serde_
             let (got, _) = motif::control::realtime::apply(&realtime);
             let mut gaps = Histogram::new();
             let (mut spun, mut lost) = (Duration::ZERO, Duration::ZERO);
-            let (mut over_1ms, mut stalls) = (0u64, 0u64);
+            let mut over_1ms = 0u64;
             let start = Instant::now();
             let mut next = start;
             while next - start < Duration::from_secs_f64(secs) {
@@ -159,7 +159,6 @@ fn stall_probe(realtime: RealtimeConfig, secs: f64, neighbours: usize) -> serde_
                     let gap = now - last;
                     if gap >= STALL {
                         gaps.record(gap);
-                        stalls += 1;
                         lost += gap;
                         over_1ms += u64::from(gap >= Duration::from_millis(1));
                     }
@@ -170,7 +169,7 @@ fn stall_probe(realtime: RealtimeConfig, secs: f64, neighbours: usize) -> serde_
                     std::thread::sleep(d);
                 }
             }
-            let g = gaps.summary();
+            let (g, stalls) = (gaps.summary(), gaps.count());
             serde_json::json!({
                 "neighbours": neighbours, "scheduling": got.to_string(),
                 "spun_s": spun.as_secs_f64(), "stalls_over_50us": stalls,

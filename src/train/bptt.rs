@@ -91,6 +91,10 @@ pub fn loss_and_grads(
     // Forward.
     let mut x = x0.as_standard_layout().into_owned();
     let mut pre = Array2::<f32>::zeros((b, n));
+    let bias = match drive {
+        Drive::Input { b } => Some(b.as_slice().expect("contiguous")),
+        Drive::Loop { .. } => None,
+    };
     for t in 0..=t_len {
         let xs = x.as_slice_mut().expect("contiguous");
         let r = time_rows(&mut ws.rs, t, b * n);
@@ -107,10 +111,6 @@ pub fn loss_and_grads(
             general_mat_mul(1.0, &r, &v.t(), 0.0, &mut h);
             general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
         }
-        let bias = match drive {
-            Drive::Input { b } => Some(b.as_slice().expect("contiguous")),
-            Drive::Loop { .. } => None,
-        };
         let xs = x.as_slice_mut().expect("contiguous");
         kernels::euler_step(xs, pre.as_slice().expect("contiguous"), bias, alpha);
     }
