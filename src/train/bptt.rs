@@ -30,7 +30,8 @@ pub struct Forward {
     pub x_end: Array2<f32>,
 }
 
-/// Reusable buffers; one per worker so steps allocate only on first use.
+/// Reusable buffers, one per worker: the large ones (T·B rows each) are
+/// allocated on first use only; the B-row step buffers are per call.
 #[derive(Debug, Default)]
 pub struct Workspace {
     /// Rates, time-major ((T+1)·B × N): A of the per-step product, and
