@@ -527,6 +527,12 @@ pub enum Lhs<'a> {
     /// panel row, so the kernel streams it (a row-major `g` read down its
     /// columns, 1 KB apart, fell into four L1 sets and thrashed them).
     Transposed(PackedRows<'a>),
+    /// Rows of a packed matrix (K its N), read in their panels: a step's
+    /// rates or gradients, already packed for the weight gradients. The
+    /// AVX-512 block then reads all its rows of A from one pointer (rows
+    /// 64 bytes apart), where row-major A costs one register per row
+    /// (docs/architecture.md, "A GEMM tile's registers").
+    Packed(PackedRows<'a>),
 }
 
 impl Lhs<'_> {
@@ -536,28 +542,7 @@ impl Lhs<'_> {
         match self {
             Lhs::Rows(a) => a[i * k + kk],
             Lhs::Transposed(p) => p.panel(i / L, kk, 1)[0].0[i % L],
-        }
-    }
-
-    /// Where element (i, kk) is, `i` < rows and `kk` < K; the pointer
-    /// comes from a borrow of the rest of row i (all later kk), which the
-    /// kernel walks in steps of [`step`](Self::step).
-    #[inline(always)]
-    fn at(&self, k: usize, i: usize, kk: usize) -> *const f32 {
-        match self {
-            Lhs::Rows(a) => a[i * k + kk..(i + 1) * k].as_ptr(),
-            Lhs::Transposed(p) => {
-                let rest = p.panel(i / L, kk, p.k - kk);
-                rest.as_ptr().cast::<f32>().wrapping_add(i % L)
-            }
-        }
-    }
-
-    /// Floats from element (i, kk) to (i, kk + 1).
-    fn step(&self) -> usize {
-        match self {
-            Lhs::Rows(_) => 1,
-            Lhs::Transposed(_) => L,
+            Lhs::Packed(p) => p.panel(kk / L, i, 1)[0].0[kk % L],
         }
     }
 }
@@ -595,11 +580,18 @@ fn gemm_body<const ISA: u8>(a: Lhs, m: PackedRows, alpha: f32, accumulate: bool,
             assert_eq!(t.k, k, "gemm: Aᵀ and M have different K");
             t.m.n
         }
+        Lhs::Packed(p) => {
+            assert_eq!(p.m.n, k, "gemm: packed A and M have different K");
+            p.k
+        }
     };
     assert_eq!(out.len(), rows * n, "gemm: out is not rows × N");
     // Rows of A per register tile: 4 × 16 accumulators fill 8 of AVX2's 16
-    // registers; AVX-512 has 32 and runs up to 12 rows over two panels at
-    // once (24 accumulators; 16 rows would spill). K chunks are the outer
+    // registers; AVX-512 has 32 and runs 24 accumulators, 12 rows over two
+    // panels where each row of A needs its own pointer (row-major A) and 8
+    // rows over three where one pointer serves them all (see
+    // `row_tile_avx512`); a transposed A's 8-row tiles then never straddle
+    // two of its panels. K chunks are the outer
     // loop so that a chunk of M stays in L2 for every row tile (a weight
     // gradient's M, 1600 × 256, does not fit beside its A). Neither the
     // tiling nor the loop order changes any output element's arithmetic.
@@ -618,7 +610,9 @@ fn gemm_body<const ISA: u8>(a: Lhs, m: PackedRows, alpha: f32, accumulate: bool,
                 1 => row_tile::<ISA, 1>(a, r0, m, chunk, alpha, out),
                 2 => row_tile::<ISA, 2>(a, r0, m, chunk, alpha, out),
                 3 => row_tile::<ISA, 3>(a, r0, m, chunk, alpha, out),
-                r if wide && r >= 12 => row_tile::<ISA, 12>(a, r0, m, chunk, alpha, out),
+                r if wide && r >= 12 && matches!(a, Lhs::Rows(_)) => {
+                    row_tile::<ISA, 12>(a, r0, m, chunk, alpha, out)
+                }
                 r if wide && r >= 8 => row_tile::<ISA, 8>(a, r0, m, chunk, alpha, out),
                 _ => row_tile::<ISA, 4>(a, r0, m, chunk, alpha, out),
             };
@@ -661,9 +655,21 @@ fn row_tile<const ISA: u8, const M: usize>(
     // Interleave the M rows of A so the inner loop reads one small array per k.
     let mut ap = [[0.0f32; M]; K_CHUNK];
     let ap = &mut ap[..chunk.len];
-    for (kk, dst) in ap.iter_mut().enumerate() {
-        for (i, d) in dst.iter_mut().enumerate() {
-            *d = a.get(k, r0 + i, chunk.from + kk);
+    if let Lhs::Packed(p) = a {
+        // A panel row at a time: 16 elements of a row per lookup.
+        for (g, dst) in ap.chunks_mut(L).enumerate() {
+            for i in 0..M {
+                let lanes = &p.panel((chunk.from / L) + g, r0 + i, 1)[0].0;
+                for (d, v) in dst.iter_mut().zip(lanes) {
+                    d[i] = *v;
+                }
+            }
+        }
+    } else {
+        for (kk, dst) in ap.iter_mut().enumerate() {
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = a.get(k, r0 + i, chunk.from + kk);
+            }
         }
     }
     for p in 0..n.div_ceil(L) {
@@ -695,23 +701,46 @@ const PF: usize = 8;
 /// for bit.
 const K_CHUNK: usize = 512;
 
-/// The M rows of A that one AVX-512 block reads: where each row's first
-/// element of the chunk is, and the float step from one `kk` to the next.
-#[derive(Clone, Copy)]
-struct RowPtrs<const M: usize> {
-    at: [*const f32; M],
-    step: usize,
+/// Chunks start on a panel row of a packed A (`Lhs::Packed`).
+const _: () = assert!(K_CHUNK.is_multiple_of(L));
+
+/// How an AVX-512 block finds element (i, kk) of its rows of A in the
+/// chunk, with kk = 16·g + l split so that a panel layout needs no division.
+trait TileRows: Copy {
+    /// # Safety
+    /// i is below the block's rows and 16·g + l below the chunk's length.
+    unsafe fn get(&self, i: usize, g: usize, l: usize) -> f32;
 }
 
-impl<const M: usize> RowPtrs<M> {
-    /// Element (i, kk) of the chunk.
-    ///
-    /// # Safety
-    /// `kk` is below the chunk's length and `i` below M.
+/// Row-major A: each row's first element of the chunk.
+#[derive(Clone, Copy)]
+struct RowPtrs<const M: usize>([*const f32; M]);
+
+impl<const M: usize> TileRows for RowPtrs<M> {
     #[inline(always)]
-    unsafe fn get(&self, i: usize, kk: usize) -> f32 {
-        // SAFETY: the caller's contract; `row_tile_avx512` built the pointers.
-        unsafe { *self.at.get_unchecked(i).add(kk * self.step) }
+    unsafe fn get(&self, i: usize, g: usize, l: usize) -> f32 {
+        // SAFETY: the caller's contract; `row_tile_avx512` built the
+        // pointers from borrows of the rest of each row.
+        unsafe { *self.0.get_unchecked(i).add(g * L + l) }
+    }
+}
+
+/// A in panels: element (i, 16·g + l) at `at + g·group + l·STEP + i·ROW`,
+/// one pointer for every row of the block, so the loop holds no more
+/// general registers than the panels' (one per row spilled them, and the
+/// spills spread to the accumulators: 12 × 2 ran at half speed).
+#[derive(Clone, Copy)]
+struct Lined<const ROW: usize, const STEP: usize> {
+    at: *const f32,
+    group: usize,
+}
+
+impl<const ROW: usize, const STEP: usize> TileRows for Lined<ROW, STEP> {
+    #[inline(always)]
+    unsafe fn get(&self, i: usize, g: usize, l: usize) -> f32 {
+        // SAFETY: the caller's contract; `row_tile_avx512` derived `at`
+        // from a borrow of every panel row the chunk reads.
+        unsafe { *self.at.add(g * self.group + l * STEP + i * ROW) }
     }
 }
 
@@ -729,26 +758,70 @@ unsafe fn row_tile_avx512<const M: usize>(
     alpha: f32,
     out: &mut [f32],
 ) {
-    let (k, n) = (m.k, m.m.n);
+    let k = m.k;
+    // SAFETY (all three): AVX-512 is on (this function's contract); each
+    // form's pointers cover the chunk's elements of the M rows, and the
+    // block's outputs lie in `out` (checked by gemm_body).
+    match a {
+        Lhs::Rows(a) => {
+            let at: [*const f32; M] = std::array::from_fn(|i| {
+                let row = (r0 + i) * k;
+                a[row + chunk.from..row + k].as_ptr()
+            });
+            unsafe { panel_passes::<_, M, 2>(RowPtrs(at), m, chunk, alpha, out) }
+        }
+        Lhs::Transposed(t) => {
+            // Rows r0.. are lanes of one panel (8-row tiles never straddle two).
+            debug_assert!(r0 % L + M <= L);
+            let rest = t.panel(r0 / L, chunk.from, t.k - chunk.from);
+            let at = rest.as_ptr().cast::<f32>().wrapping_add(r0 % L);
+            let rows = Lined::<1, L> { at, group: L * L };
+            unsafe { panel_passes::<_, M, 3>(rows, m, chunk, alpha, out) }
+        }
+        Lhs::Packed(p) => {
+            // From row r0 of the chunk's first panel to the end of the matrix.
+            let first = p.panel(chunk.from / L, r0, 1).as_ptr();
+            let end = p.m.panels.as_ptr_range().end;
+            // SAFETY: both point into `p.m.panels`, `first` not past `end`.
+            let len = unsafe { end.offset_from(first) } as usize;
+            let rest = unsafe { std::slice::from_raw_parts(first, len) };
+            let rows = Lined::<L, 1> {
+                at: rest.as_ptr().cast(),
+                group: p.m.k * L,
+            };
+            unsafe { panel_passes::<_, M, 3>(rows, m, chunk, alpha, out) }
+        }
+    }
+}
+
+/// Every panel of M against the tile's rows, up to `MAX` panels a pass
+/// (24 accumulators at most), never a single panel after wider passes
+/// (16 panels: 3, 3, 3, 3, 2, 2).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn panel_passes<A: TileRows, const M: usize, const MAX: usize>(
+    rows: A,
+    m: PackedRows,
+    chunk: Chunk,
+    alpha: f32,
+    out: &mut [f32],
+) {
+    let n = m.m.n;
     let count = n.div_ceil(L);
-    let rows = RowPtrs {
-        at: std::array::from_fn(|i| a.at(k, r0 + i, chunk.from)),
-        step: a.step(),
-    };
     let mut p = 0;
     while p < count {
-        let c0 = p * L;
-        let take = 2.min(count - p);
+        let take = match count - p {
+            4 if MAX == 3 => 2,
+            r => r.min(MAX),
+        };
         let w_last = L.min(n - (p + take - 1) * L);
-        let out = &mut out[c0..];
-        // SAFETY: AVX-512 is on (this function's contract); `rows` holds
-        // the chunk's elements of each row; the block's rows i·n + c0 ..
-        // + width lie in `out` (checked by gemm_body).
+        let out = &mut out[p * L..];
+        // SAFETY: the caller's contract.
         unsafe {
-            if take == 2 {
-                block_avx512::<M, 2>(rows, m, p, chunk, alpha, out, n, w_last)
-            } else {
-                block_avx512::<M, 1>(rows, m, p, chunk, alpha, out, n, w_last)
+            match take {
+                3 => block_avx512::<A, M, 3>(rows, m, p, chunk, alpha, out, n, w_last),
+                2 => block_avx512::<A, M, 2>(rows, m, p, chunk, alpha, out, n, w_last),
+                _ => block_avx512::<A, M, 1>(rows, m, p, chunk, alpha, out, n, w_last),
             }
         }
         p += take;
@@ -778,8 +851,8 @@ fn micro<const ISA: u8, const M: usize>(ap: &[[f32; M]], panel: &[Lanes]) -> [[f
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn block_avx512<const M: usize, const P: usize>(
-    rows: RowPtrs<M>,
+unsafe fn block_avx512<A: TileRows, const M: usize, const P: usize>(
+    rows: A,
     m: PackedRows,
     p0: usize,
     chunk: Chunk,
@@ -791,20 +864,23 @@ unsafe fn block_avx512<const M: usize, const P: usize>(
     use std::arch::x86_64::*;
     let panels: [&[Lanes]; P] = std::array::from_fn(|q| m.panel(p0 + q, chunk.from, chunk.len));
     let mut acc = [[_mm512_setzero_ps(); P]; M];
-    for kk in 0..chunk.len {
-        let b: [__m512; P] = std::array::from_fn(|q| {
-            // SAFETY: kk < chunk.len, each panel's length; a panel row is 16
-            // floats on a 64-byte boundary.
-            let v = unsafe { panels[q].get_unchecked(kk) }.0.as_ptr();
-            // Prefetch a few rows ahead (a hint; wrapping_add never dereferences).
-            _mm_prefetch::<_MM_HINT_T0>(v.wrapping_add(PF * L).cast());
-            unsafe { _mm512_load_ps(v) }
-        });
-        for (i, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: every row holds the chunk's elements (row_tile_avx512).
-            let a = _mm512_set1_ps(unsafe { rows.get(i, kk) });
-            for (acc, b) in acc.iter_mut().zip(b) {
-                *acc = _mm512_fmadd_ps(a, b, *acc);
+    for g in 0..chunk.len.div_ceil(L) {
+        for l in 0..L.min(chunk.len - g * L) {
+            let kk = g * L + l;
+            let b: [__m512; P] = std::array::from_fn(|q| {
+                // SAFETY: kk < chunk.len, each panel's length; a panel row is 16
+                // floats on a 64-byte boundary.
+                let v = unsafe { panels[q].get_unchecked(kk) }.0.as_ptr();
+                // Prefetch a few rows ahead (a hint; wrapping_add never dereferences).
+                _mm_prefetch::<_MM_HINT_T0>(v.wrapping_add(PF * L).cast());
+                unsafe { _mm512_load_ps(v) }
+            });
+            for (i, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: i < M and kk < chunk.len (row_tile_avx512's pointers).
+                let a = _mm512_set1_ps(unsafe { rows.get(i, g, l) });
+                for (acc, b) in acc.iter_mut().zip(b) {
+                    *acc = _mm512_fmadd_ps(a, b, *acc);
+                }
             }
         }
     }
@@ -928,6 +1004,9 @@ mod tests {
             let m = tall.slice(ndarray::s![.., skip..skip + k]);
             let packed = PackedRhs::new(tall.t());
             let at = PackedRhs::new(a.t());
+            // A's rows as rows skip.. of a packed matrix, as a step's rates.
+            let above = randn(&mut rng, skip, k);
+            let ap = PackedRhs::new(ndarray::concatenate![ndarray::Axis(0), above, a].view());
             let base = randn(&mut rng, rows, n);
             for (accumulate, path) in [false, true]
                 .into_iter()
@@ -937,9 +1016,13 @@ mod tests {
                 if accumulate {
                     want += &base;
                 }
-                // A row-major, and A as the transpose of packed K × rows.
-                let lhs = [Lhs::Rows(a.as_slice().unwrap()), Lhs::Transposed(at.all())];
-                for (lhs, form) in lhs.into_iter().zip(["rows", "transposed"]) {
+                // A row-major, as the transpose of packed K × rows, and packed.
+                let lhs = [
+                    Lhs::Rows(a.as_slice().unwrap()),
+                    Lhs::Transposed(at.all()),
+                    Lhs::Packed(ap.rows(skip..skip + rows)),
+                ];
+                for (lhs, form) in lhs.into_iter().zip(["rows", "transposed", "packed"]) {
                     let mut out = base.clone();
                     let m = packed.rows(skip..skip + k);
                     gemm_on(path, lhs, m, 0.5, accumulate, out.as_slice_mut().unwrap());
@@ -1017,6 +1100,8 @@ mod tests {
             // masked second panel of a pair.
             (29, 700, 48),
             (11, 70, 29),
+            // 8-row tiles over three panels then two, K ending mid-group.
+            (24, 520, 80),
         ] {
             let a = randn(&mut rng, rows, k);
             let m = randn(&mut rng, k, n);
@@ -1029,11 +1114,15 @@ mod tests {
                 }
                 let at = PackedRhs::new(a.t());
                 let a = a.slice(ndarray::s![.., from..]).to_owned();
+                // Below one other row, as a step's rates below the last step's.
+                let ap =
+                    PackedRhs::new(ndarray::concatenate![ndarray::Axis(0), &a * 3.0, a].view());
                 let lhs = [
                     Lhs::Rows(a.as_slice().unwrap()),
                     Lhs::Transposed(at.rows(from..k)),
+                    Lhs::Packed(ap.rows(rows..2 * rows)),
                 ];
-                for (lhs, form) in lhs.into_iter().zip(["rows", "transposed"]) {
+                for (lhs, form) in lhs.into_iter().zip(["rows", "transposed", "packed"]) {
                     let [mut x2, mut x5] = [base.clone(), base.clone()];
                     for (path, out) in [(Isa::Avx2, &mut x2), (Isa::Avx512, &mut x5)] {
                         let out = out.as_slice_mut().unwrap();

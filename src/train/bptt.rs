@@ -105,7 +105,8 @@ pub fn loss_and_grads(
             break;
         }
         let pre_s = pre.as_slice_mut().expect("contiguous");
-        kernels::gemm(Lhs::Rows(r), ws.jt.all(), 1.0, false, pre_s);
+        let r_t = Lhs::Packed(ws.rp.rows(t * b..(t + 1) * b));
+        kernels::gemm(r_t, ws.jt.all(), 1.0, false, pre_s);
         if let Drive::Loop { u, v } = drive {
             let r = ws.rs.slice(s![t * b..(t + 1) * b, ..]);
             let mut h = ws.hs.slice_mut(s![t * b..(t + 1) * b, ..]);
@@ -163,8 +164,9 @@ pub fn loss_and_grads(
             a_s.fill(0.0);
         }
         if k < t_len {
-            let next = g_next.as_slice().expect("contiguous");
-            kernels::gemm(Lhs::Rows(next), ws.j.all(), alpha, true, a_s);
+            // g_{k+1}, packed as block k of the gradients.
+            let next = Lhs::Packed(ws.gp.rows(k * b..(k + 1) * b));
+            kernels::gemm(next, ws.j.all(), alpha, true, a_s);
             if let Drive::Loop { u, v } = drive {
                 general_mat_mul(alpha, &g_next, u, 0.0, &mut dh);
                 general_mat_mul(1.0, &dh, v, 1.0, &mut a);
