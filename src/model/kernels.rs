@@ -477,6 +477,30 @@ impl PackedRhs {
         }
     }
 
+    /// Reads rows `k0..` back into `rows` (whole rows of N, row-major):
+    /// the inverse of [`set_rows`](Self::set_rows), so the rates need no
+    /// row-major copy of their own for the backward pass.
+    pub fn get_rows(&self, k0: usize, rows: &mut [f32]) {
+        let (k, n) = (self.k, self.n);
+        if n == 0 {
+            assert!(rows.is_empty(), "get_rows: rows of a 0-column matrix");
+            return;
+        }
+        assert_eq!(rows.len() % n, 0, "get_rows: not whole rows of N");
+        for (kk, row) in rows.chunks_exact_mut(n).enumerate() {
+            assert!(k0 + kk < k, "get_rows: row past K");
+            let mut full = row.chunks_exact_mut(L);
+            for (p, cols) in (&mut full).enumerate() {
+                cols.copy_from_slice(&self.panels[p * k + k0 + kk].0);
+            }
+            let tail = full.into_remainder();
+            let w = tail.len();
+            if w > 0 {
+                tail.copy_from_slice(&self.panels[(n / L) * k + k0 + kk].0[..w]);
+            }
+        }
+    }
+
     /// The sum of each column over all K rows, in row order.
     pub fn column_sums(&self) -> Vec<f32> {
         let mut sums = vec![0.0; self.n];
@@ -1064,6 +1088,18 @@ mod tests {
             };
             assert_eq!(bits(&reused), bits(&by_columns), "{k}×{n}");
             assert_eq!(bits(&reused), bits(&by_steps), "{k}×{n}");
+            // Read back, two rows at a time where they fit.
+            for kk in (0..k).step_by(2) {
+                let two = (k - kk).min(2);
+                let mut back = vec![f32::NAN; two * n];
+                reused.get_rows(kk, &mut back);
+                let want = m.slice(ndarray::s![kk..kk + two, ..]);
+                assert_eq!(
+                    back,
+                    want.iter().copied().collect::<Vec<_>>(),
+                    "get_rows {kk} of {k}×{n}"
+                );
+            }
             let sums = m.sum_axis(ndarray::Axis(0));
             for (got, want) in reused.column_sums().iter().zip(&sums) {
                 assert!(
