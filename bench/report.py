@@ -124,7 +124,7 @@ def ceilings_section(peak, tick, rows):
         out.append("| f32 FMA peak, AVX-512 | not on this CPU | |")
     bc = peak.get("fma_avx512_broadcast_gflops")
     if bc and a512:
-        out.append(f"| AVX-512 FMA with A broadcast from L1, the GEMM's 12-row tile (GFLOP/s) "
+        out.append(f"| AVX-512 FMA with A broadcast from L1, the GEMM's 8 × 48 tile (GFLOP/s) "
                    f"| {bc:.1f} ({100 * bc / a512['one_core']:.0f} % of peak) | |")
     r = peak["read_gbs"]
     out.append(f"| read bandwidth, L1 (16 kB) / L2 (256 kB), GB/s | {r['l1_16k']:.1f} / {r['l2_256k']:.1f} | |")
@@ -146,9 +146,9 @@ def ceilings_section(peak, tick, rows):
     if bc and a512:
         out.append(f"At the broadcast ceiling above, its GEMMs alone would take {a512['one_core'] / bc:.2f}× that floor, "
                    "before any of the step's elementwise work (tanh, the Euler step and its transpose, "
-                   "packing the rates and gradients, Adam). That ceiling is the 12-row tile's, which the "
-                   "weight gradients run; the per-step products run the 8-row tile (a chunk's 8 trials), "
-                   "whose ceiling this bench does not measure.")
+                   "packing the rates and gradients, Adam). That ceiling is the tile's that both the "
+                   "per-step products (a chunk's 8 trials) and the weight gradients run, 8 rows over "
+                   "three 16-lane panels.")
     for threads, floor in ((1, f["one_core"]), (2, f["all_cores"])):
         ours = median(rows, OURS, 256, threads)
         if ours:

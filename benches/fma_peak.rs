@@ -68,48 +68,50 @@ mod x86 {
         _mm512_reduce_add_ps(s)
     }
 
-    /// Rows of A and 16-lane columns of B in [`fma_avx512_broadcast`]: the
-    /// training GEMM's widest register tile (src/model/kernels.rs).
-    pub const TILE_ROWS: usize = 12;
+    /// Rows of A and 16-lane panels of B in [`fma_avx512_broadcast`]: the
+    /// training GEMM's register tile (`panel_passes` in
+    /// src/model/kernels.rs), 24 accumulators.
+    pub const TILE_ROWS: usize = 8;
+    pub const TILE_PANELS: usize = 3;
     const TILE_K: usize = 64;
 
-    /// The GEMM inner loop with nothing to wait for: a 12 × 32 register tile
-    /// of accumulators, each step broadcasting 12 floats of A and loading
-    /// two 16-lane rows of B, all from L1 (3 kB + 8 kB). What this reaches
-    /// is the ceiling of any kernel built on broadcasts, below the bare FMA
-    /// peak by what the loads cost. `iters` rounds of 64 steps.
+    /// The GEMM inner loop with nothing to wait for: an 8 × 48 register tile
+    /// of accumulators, each step broadcasting 8 floats of A (64 bytes
+    /// apart, as the GEMM reads them from panels) and loading three 16-lane
+    /// rows of B, all from L1 (2 kB + 12 kB). What this reaches is the
+    /// ceiling of any kernel built on broadcasts, below the bare FMA peak by
+    /// what the loads cost. `iters` rounds of 64 steps.
     #[allow(clippy::incompatible_msrv)]
     #[target_feature(enable = "avx512f")]
     pub unsafe fn fma_avx512_broadcast(iters: u64) -> f32 {
-        let a = [1e-3f32; TILE_ROWS * TILE_K];
-        let b = [1e-3f32; TILE_K * 32];
+        const W: usize = 16 * TILE_PANELS;
+        let a = [1e-3f32; TILE_K * TILE_ROWS];
+        let b = [1e-3f32; TILE_K * W];
         let (a, b) = (std::hint::black_box(&a), std::hint::black_box(&b));
-        let mut acc = [_mm512_setzero_ps(); 2 * TILE_ROWS];
+        let mut acc = [[_mm512_setzero_ps(); TILE_PANELS]; TILE_ROWS];
         for _ in 0..iters {
             for kk in 0..TILE_K {
-                // SAFETY: kk < TILE_K, so both rows of B are in `b`.
-                let (b0, b1) = unsafe {
-                    (
-                        _mm512_loadu_ps(b.as_ptr().add(kk * 32)),
-                        _mm512_loadu_ps(b.as_ptr().add(kk * 32 + 16)),
-                    )
-                };
-                for (i, pair) in acc.chunks_exact_mut(2).enumerate() {
-                    let x = _mm512_set1_ps(a[i * TILE_K + kk]);
-                    pair[0] = _mm512_fmadd_ps(x, b0, pair[0]);
-                    pair[1] = _mm512_fmadd_ps(x, b1, pair[1]);
+                // SAFETY: kk < TILE_K, so every row of B is in `b`.
+                let bv: [__m512; TILE_PANELS] = std::array::from_fn(|q| unsafe {
+                    _mm512_loadu_ps(b.as_ptr().add(kk * W + 16 * q))
+                });
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(a[((kk / 16) * TILE_ROWS + i) * 16 + kk % 16]);
+                    for (c, b) in row.iter_mut().zip(bv) {
+                        *c = _mm512_fmadd_ps(x, b, *c);
+                    }
                 }
             }
         }
         let mut s = _mm512_setzero_ps();
-        for c in acc {
+        for c in acc.into_iter().flatten() {
             s = _mm512_add_ps(s, c);
         }
         _mm512_reduce_add_ps(s)
     }
 
     /// Flop of one round of [`fma_avx512_broadcast`].
-    pub const BROADCAST_ROUND: f64 = (TILE_K * 2 * TILE_ROWS * 32) as f64;
+    pub const BROADCAST_ROUND: f64 = (TILE_K * 2 * TILE_ROWS * 16 * TILE_PANELS) as f64;
 
     /// Sums `data` `reps` times with 8-lane loads, four accumulators.
     #[target_feature(enable = "avx2")]
@@ -217,9 +219,10 @@ fn main() {
         }
         if let (Some(b), Some((a, _))) = (broadcast, avx512) {
             println!(
-                "AVX-512 FMA with A broadcast from L1 ({}-row GEMM tile): {b:.1} GFLOP/s on 1 core, \
+                "AVX-512 FMA with A broadcast from L1 ({} × {} GEMM tile): {b:.1} GFLOP/s on 1 core, \
                  {:.0} % of the peak",
                 x86::TILE_ROWS,
+                16 * x86::TILE_PANELS,
                 100.0 * b / a
             );
         }

@@ -221,6 +221,10 @@ pub fn train(
         })
         .collect();
     let mut workspaces: Vec<Workspace> = items.iter().map(|_| Workspace::default()).collect();
+    // Once, not per step: on Linux it reads the cgroup's CPU quota files.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(items.len());
     let mut ends: Vec<Option<Array2<f32>>> = vec![None; k];
     let mut losses = Vec::with_capacity(opts.steps);
     let mut recent = vec![Vec::new(); k];
@@ -260,9 +264,6 @@ pub fn train(
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<&mut Workspace>> = workspaces.iter_mut().map(Mutex::new).collect();
         let mut pieces: Vec<(usize, Piece)> = std::thread::scope(|scope| {
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |p| p.get())
-                .min(items.len());
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
                     let (items, slots, next, starts, prop) =
