@@ -539,6 +539,12 @@ impl PackedRows<'_> {
         let start = p * self.m.k + self.k0 + from;
         &self.m.panels[start..start + len]
     }
+
+    /// Everything from panel `p`'s row `from` of this range to the end of
+    /// the matrix: what a tile reading A's rows across panels may touch.
+    fn rest_from(&self, p: usize, from: usize) -> &[Lanes] {
+        &self.m.panels[p * self.m.k + self.k0 + from..]
+    }
 }
 
 /// The left operand of [`gemm`], rows × K.
@@ -560,13 +566,36 @@ pub enum Lhs<'a> {
 }
 
 impl Lhs<'_> {
-    /// Element (i, kk).
+    /// Rows `r0..r0 + M` of the chunk, interleaved: `ap[kk][i]` is element
+    /// (r0 + i, chunk.from + kk) of A (K columns).
     #[inline(always)]
-    fn get(&self, k: usize, i: usize, kk: usize) -> f32 {
+    fn interleave<const M: usize>(&self, k: usize, r0: usize, chunk: Chunk, ap: &mut [[f32; M]]) {
         match self {
-            Lhs::Rows(a) => a[i * k + kk],
-            Lhs::Transposed(p) => p.panel(i / L, kk, 1)[0].0[i % L],
-            Lhs::Packed(p) => p.panel(kk / L, i, 1)[0].0[kk % L],
+            Lhs::Rows(a) => {
+                for (kk, dst) in ap.iter_mut().enumerate() {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = a[(r0 + i) * k + chunk.from + kk];
+                    }
+                }
+            }
+            Lhs::Transposed(p) => {
+                for (kk, dst) in ap.iter_mut().enumerate() {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = p.panel((r0 + i) / L, chunk.from + kk, 1)[0].0[(r0 + i) % L];
+                    }
+                }
+            }
+            Lhs::Packed(p) => {
+                // A panel row at a time: 16 elements of a row per lookup.
+                for (g, dst) in ap.chunks_mut(L).enumerate() {
+                    for i in 0..M {
+                        let lanes = &p.panel(chunk.from / L + g, r0 + i, 1)[0].0;
+                        for (d, v) in dst.iter_mut().zip(lanes) {
+                            d[i] = *v;
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -611,14 +640,14 @@ fn gemm_body<const ISA: u8>(a: Lhs, m: PackedRows, alpha: f32, accumulate: bool,
     };
     assert_eq!(out.len(), rows * n, "gemm: out is not rows × N");
     // Rows of A per register tile: 4 × 16 accumulators fill 8 of AVX2's 16
-    // registers; AVX-512 has 32 and runs 24 accumulators, 12 rows over two
-    // panels where each row of A needs its own pointer (row-major A) and 8
-    // rows over three where one pointer serves them all (see
-    // `row_tile_avx512`); a transposed A's 8-row tiles then never straddle
-    // two of its panels. K chunks are the outer
-    // loop so that a chunk of M stays in L2 for every row tile (a weight
-    // gradient's M, 1600 × 256, does not fit beside its A). Neither the
-    // tiling nor the loop order changes any output element's arithmetic.
+    // registers; AVX-512 has 32 and runs 8 rows over up to three panels
+    // (24 accumulators) where one pointer serves all 8 rows of A, two where
+    // each needs its own (row-major A; see `row_tile_avx512`). Tiles of 8,
+    // then 4, then 1–3 rows never straddle two of a transposed A's panels.
+    // K chunks are the outer loop so that a chunk of M stays in L2 for
+    // every row tile (a weight gradient's M, 1600 × 256, does not fit beside
+    // its A). Neither the tiling nor the loop order changes any output
+    // element's arithmetic.
     let wide = ISA == AVX512;
     let mut done = 0;
     while done < k {
@@ -634,9 +663,6 @@ fn gemm_body<const ISA: u8>(a: Lhs, m: PackedRows, alpha: f32, accumulate: bool,
                 1 => row_tile::<ISA, 1>(a, r0, m, chunk, alpha, out),
                 2 => row_tile::<ISA, 2>(a, r0, m, chunk, alpha, out),
                 3 => row_tile::<ISA, 3>(a, r0, m, chunk, alpha, out),
-                r if wide && r >= 12 && matches!(a, Lhs::Rows(_)) => {
-                    row_tile::<ISA, 12>(a, r0, m, chunk, alpha, out)
-                }
                 r if wide && r >= 8 => row_tile::<ISA, 8>(a, r0, m, chunk, alpha, out),
                 _ => row_tile::<ISA, 4>(a, r0, m, chunk, alpha, out),
             };
@@ -679,23 +705,7 @@ fn row_tile<const ISA: u8, const M: usize>(
     // Interleave the M rows of A so the inner loop reads one small array per k.
     let mut ap = [[0.0f32; M]; K_CHUNK];
     let ap = &mut ap[..chunk.len];
-    if let Lhs::Packed(p) = a {
-        // A panel row at a time: 16 elements of a row per lookup.
-        for (g, dst) in ap.chunks_mut(L).enumerate() {
-            for i in 0..M {
-                let lanes = &p.panel((chunk.from / L) + g, r0 + i, 1)[0].0;
-                for (d, v) in dst.iter_mut().zip(lanes) {
-                    d[i] = *v;
-                }
-            }
-        }
-    } else {
-        for (kk, dst) in ap.iter_mut().enumerate() {
-            for (i, d) in dst.iter_mut().enumerate() {
-                *d = a.get(k, r0 + i, chunk.from + kk);
-            }
-        }
-    }
+    a.interleave(k, r0, chunk, ap);
     for p in 0..n.div_ceil(L) {
         let panel = m.panel(p, chunk.from, chunk.len);
         let c0 = p * L;
@@ -732,7 +742,8 @@ const _: () = assert!(K_CHUNK.is_multiple_of(L));
 /// chunk, with kk = 16·g + l split so that a panel layout needs no division.
 trait TileRows: Copy {
     /// # Safety
-    /// i is below the block's rows and 16·g + l below the chunk's length.
+    /// i is below the block's rows, l below 16 and 16·g + l below the
+    /// chunk's length.
     unsafe fn get(&self, i: usize, g: usize, l: usize) -> f32;
 }
 
@@ -795,20 +806,16 @@ unsafe fn row_tile_avx512<const M: usize>(
             unsafe { panel_passes::<_, M, 2>(RowPtrs(at), m, chunk, alpha, out) }
         }
         Lhs::Transposed(t) => {
-            // Rows r0.. are lanes of one panel (8-row tiles never straddle two).
-            debug_assert!(r0 % L + M <= L);
+            // The rows are lanes of one panel (gemm_body's tiles never
+            // straddle two); checked, as the reads below rely on it.
+            assert!(r0 % L + M <= L, "transposed tile straddles two panels");
             let rest = t.panel(r0 / L, chunk.from, t.k - chunk.from);
             let at = rest.as_ptr().cast::<f32>().wrapping_add(r0 % L);
             let rows = Lined::<1, L> { at, group: L * L };
             unsafe { panel_passes::<_, M, 3>(rows, m, chunk, alpha, out) }
         }
         Lhs::Packed(p) => {
-            // From row r0 of the chunk's first panel to the end of the matrix.
-            let first = p.panel(chunk.from / L, r0, 1).as_ptr();
-            let end = p.m.panels.as_ptr_range().end;
-            // SAFETY: both point into `p.m.panels`, `first` not past `end`.
-            let len = unsafe { end.offset_from(first) } as usize;
-            let rest = unsafe { std::slice::from_raw_parts(first, len) };
+            let rest = p.rest_from(chunk.from / L, r0);
             let rows = Lined::<L, 1> {
                 at: rest.as_ptr().cast(),
                 group: p.m.k * L,
@@ -819,8 +826,8 @@ unsafe fn row_tile_avx512<const M: usize>(
 }
 
 /// Every panel of M against the tile's rows, up to `MAX` panels a pass
-/// (24 accumulators at most), never a single panel after wider passes
-/// (16 panels: 3, 3, 3, 3, 2, 2).
+/// (24 accumulators at most); with `MAX` = 3 never a single panel after
+/// wider passes (16 panels: 3, 3, 3, 3, 2, 2).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn panel_passes<A: TileRows, const M: usize, const MAX: usize>(
@@ -1132,7 +1139,7 @@ mod tests {
             (16, 256, 256),
             // K past one chunk (K_CHUNK), an odd number of panels.
             (9, 1100, 47),
-            // The 12-row tile and its tail, as in a weight gradient; a
+            // 8-row tiles and their tails, as in a weight gradient; a
             // masked second panel of a pair.
             (29, 700, 48),
             (11, 70, 29),

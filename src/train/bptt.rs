@@ -45,7 +45,8 @@ pub struct Workspace {
     rs: Array2<f32>,
     hs: Array2<f32>,
     /// `g_k = dL/dx_k` for k = 1..=T (row block k−1, T·B × N), packed as the
-    /// backward pass goes: the transposed left operand of `gJ = α gsᵀ r`.
+    /// backward pass goes: A of the next backward step's product (block k
+    /// is g_{k+1}) and the transposed left operand of `gJ = α gsᵀ r`.
     gp: PackedRhs,
     /// The same, row-major, for the loop design's low-rank gradients only.
     gs: Array2<f32>,
@@ -416,9 +417,9 @@ mod tests {
         (loss, grads)
     }
 
-    /// At sizes that reach every path of the kernels (several panels and a
-    /// ragged one, K chunks past 512, the 12-row tile and its tail, odd
-    /// batch rows) the packed, fused pass agrees with the plain one.
+    /// At sizes that reach every path of the kernels (three panels, the last
+    /// ragged, K chunks past 512, 8-row tiles and their tails: 13 batch rows
+    /// are 8 + 4 + 1) the packed, fused pass agrees with the plain one.
     #[test]
     fn gradients_match_a_plain_reference_at_size() {
         let mut rng = StdRng::seed_from_u64(11);
