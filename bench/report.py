@@ -146,9 +146,9 @@ def ceilings_section(peak, tick, rows):
     if bc and a512:
         out.append(f"At the broadcast ceiling above, its GEMMs alone would take {a512['one_core'] / bc:.2f}× that floor, "
                    "before any of the step's elementwise work (tanh, the Euler step and its transpose, "
-                   "packing the rates and gradients, Adam). That ceiling is the tile's that both the "
-                   "per-step products (a chunk's 8 trials) and the weight gradients run, 8 rows over "
-                   "three 16-lane panels.")
+                   "packing the rates and gradients, Adam). That ceiling is the tile's that the recurrence's "
+                   "per-step products (a chunk's 8 trials) and the weight gradient of J run, 8 rows over "
+                   "three 16-lane panels; the small products with the D outputs run narrower ones.")
     for threads, floor in ((1, f["one_core"]), (2, f["all_cores"])):
         ours = median(rows, OURS, 256, threads)
         if ours:
@@ -269,7 +269,7 @@ measured in the same run on this machine:
 ## 0. This CPU's ceilings
 
 `cargo bench --bench fma_peak`: 12 independent FMA chains per core (AVX-512
-ones when the CPU has them); the training GEMM's inner loop (a 12 × 32 tile of
+ones when the CPU has them); the training GEMM's inner loop (an 8 × 48 tile of
 accumulators fed by broadcasts of A and loads of B) on operands that sit in L1,
 the most a broadcast kernel can reach; and the read rate of one core over
 buffers that fit L1 and L2. Every floor below is a ratio to the FMA peak,
@@ -328,17 +328,20 @@ JAX with 1 thread; PyTorch sets its own thread count.
 Where the time goes in ours: the recurrence's per-step products (B×N · N×N,
 against weights packed once per step into 16-column panels, so nothing is
 repacked per time step; our kernel, AVX-512 where the CPU has it: 8 rows
-over two panels per pass) and the weight gradients as single GEMMs over all
-time steps on the same kernel (12 rows per pass; the forward pass packs the
-rates and the backward pass the gradients into panels step by step, and the
-gradient's left operand `gᵀ` is read from its panels, so neither gradient
-has a packing or transposing pass of its own); with two cores the batch is
-split into chunks of 8 trials, which keeps results independent of the core
-count. (`perf record --call-graph dwarf` on `cargo bench --bench
-train_step` pinned to one core, 2026-12-03: the per-step products 51 % of
-the step, the gradient and output GEMMs 33 %, writing the packed rates and
-gradients 3 %, tanh 3 %, packing the weights 2.6 %, the backward tanh step
-2 %, page faults 1.5 %, the rest under 1 % each.)
+over three panels per pass, the step's rates or gradients read from the
+panels the weight gradients need them in, so one pointer serves all 8 rows)
+and the weight gradients as single GEMMs over all time steps on the same
+kernel and tile (the forward pass packs the rates and the backward pass the
+gradients into panels step by step, and the gradient's left operand `gᵀ` is
+read from its panels, so neither gradient has a packing or transposing pass
+of its own); with two cores the batch is split into chunks of 8 trials,
+which keeps results independent of the core count. (`perf record
+--call-graph dwarf` on `cargo bench --bench train_step` pinned to one core,
+2026-12-03, after the change to panel reads: the per-step products and the
+outputs 53 % of the step, the weight gradients 27 %, writing the packed
+rates and gradients 3.6 %, reading the rates back for the backward step
+1.6 %, tanh 1.6 %, the backward tanh step 1.5 %, the bias gradient's column
+sums 1.2 %, the Euler step 1 %, page faults 1 %, the rest under 1 % each.)
 
 ## 4. Wire
 
