@@ -454,14 +454,11 @@ impl PackedRhs {
     /// row-major), padding included: the forward pass packs each step's
     /// rates while they are in L1.
     pub fn set_rows(&mut self, k0: usize, rows: &[f32]) {
-        let (k, n) = (self.k, self.n);
-        if n == 0 {
-            assert!(rows.is_empty(), "set_rows: rows of a 0-column matrix");
+        if !self.whole_rows("set_rows", k0, rows.len()) {
             return;
         }
-        assert_eq!(rows.len() % n, 0, "set_rows: not whole rows of N");
+        let (k, n) = (self.k, self.n);
         for (kk, row) in rows.chunks_exact(n).enumerate() {
-            assert!(k0 + kk < k, "set_rows: row past K");
             let full = row.chunks_exact(L);
             let tail = full.remainder();
             let p_tail = n / L;
@@ -477,18 +474,27 @@ impl PackedRhs {
         }
     }
 
+    /// Checks that `len` floats are whole rows of N from row `k0` on, all
+    /// below K; false when there is nothing to copy (N = 0).
+    fn whole_rows(&self, what: &str, k0: usize, len: usize) -> bool {
+        if self.n == 0 {
+            assert_eq!(len, 0, "{what}: rows of a 0-column matrix");
+            return false;
+        }
+        assert_eq!(len % self.n, 0, "{what}: not whole rows of N");
+        assert!(k0 + len / self.n <= self.k, "{what}: row past K");
+        true
+    }
+
     /// Reads rows `k0..` back into `rows` (whole rows of N, row-major):
     /// the inverse of [`set_rows`](Self::set_rows), so the rates need no
     /// row-major copy of their own for the backward pass.
     pub fn get_rows(&self, k0: usize, rows: &mut [f32]) {
-        let (k, n) = (self.k, self.n);
-        if n == 0 {
-            assert!(rows.is_empty(), "get_rows: rows of a 0-column matrix");
+        if !self.whole_rows("get_rows", k0, rows.len()) {
             return;
         }
-        assert_eq!(rows.len() % n, 0, "get_rows: not whole rows of N");
+        let (k, n) = (self.k, self.n);
         for (kk, row) in rows.chunks_exact_mut(n).enumerate() {
-            assert!(k0 + kk < k, "get_rows: row past K");
             let mut full = row.chunks_exact_mut(L);
             for (p, cols) in (&mut full).enumerate() {
                 cols.copy_from_slice(&self.panels[p * k + k0 + kk].0);
