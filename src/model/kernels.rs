@@ -212,14 +212,24 @@ fn tanh_backprop_body<const ISA: u8>(
         Some(next) => {
             assert_eq!(len, next.len(), "tanh_backprop: length mismatch");
             for (((g, a), r), next) in elems.zip(next) {
-                *g = a * (1.0 - r * r) + (1.0 - alpha) * next;
+                *g = backprop(*a, *r, Some(*next), alpha);
             }
         }
         None => {
             for ((g, a), r) in elems {
-                *g = a * (1.0 - r * r);
+                *g = backprop(*a, *r, None, alpha);
             }
         }
+    }
+}
+
+/// One element of [`tanh_backprop`]: plain multiplies and adds (no FMA
+/// contraction), so the row-major and packed passes agree bit for bit.
+#[inline(always)]
+fn backprop(a: f32, r: f32, next: Option<f32>, alpha: f32) -> f32 {
+    match next {
+        Some(next) => a * (1.0 - r * r) + (1.0 - alpha) * next,
+        None => a * (1.0 - r * r),
     }
 }
 
@@ -238,6 +248,104 @@ multiversion! {
 
 /// Lanes per accumulator block: two AVX2 registers.
 const L: usize = 16;
+
+/// 16 floats of a row-major row, zero-padded past its end (the last panel
+/// of an N that is not a multiple of 16): fixed-size, so the passes on
+/// packed rows below compile to whole registers.
+#[inline(always)]
+fn padded(s: &[f32]) -> [f32; L] {
+    match s.try_into() {
+        Ok(v) => v,
+        Err(_) => {
+            let mut v = [0.0; L];
+            v[..s.len()].copy_from_slice(s);
+            v
+        }
+    }
+}
+
+/// Calls `f(i, p, cols)` for row i's floats `cols` of a row-major slice of
+/// `rows` whole rows of N, which panel p holds in its lanes `..cols.len()`:
+/// the elementwise passes read and write the packed rates and gradients in
+/// place, so no pass copies rows between the two layouts.
+#[inline(always)]
+fn for_row_groups(n: usize, rows: usize, mut f: impl FnMut(usize, usize, std::ops::Range<usize>)) {
+    for i in 0..rows {
+        for p in 0..n.div_ceil(L) {
+            f(i, p, i * n + p * L..i * n + n.min((p + 1) * L));
+        }
+    }
+}
+
+fn tanh_rows_body<const ISA: u8>(x: &[f32], out: &mut PackedRhs, k0: usize) {
+    if !out.whole_rows("tanh_rows", k0, x.len()) {
+        return;
+    }
+    let (k, n) = (out.k, out.n);
+    for_row_groups(n, x.len() / n, |i, p, cols| {
+        // The padding lanes come out as tanh(0) = 0.
+        out.panels[p * k + k0 + i].0 = padded(&x[cols]).map(tanh_body::<ISA>);
+    });
+}
+
+multiversion! {
+    /// Rows `k0..` of `out` = tanh(x), x whole rows of N, row-major: the
+    /// forward pass's rates, straight into the panels the per-step product
+    /// and the weight gradients read. Same bits as [`tanh_into`].
+    pub fn tanh_rows / tanh_rows_on(x: &[f32], out: &mut PackedRhs, k0: usize) => tanh_rows_body
+}
+
+fn tanh_backprop_rows_body<const ISA: u8>(
+    g: &mut PackedRhs,
+    k0: usize,
+    a: &[f32],
+    r: PackedRows,
+    next: Option<usize>,
+    alpha: f32,
+) {
+    if !g.whole_rows("tanh_backprop_rows", k0, a.len()) {
+        return;
+    }
+    let (k, n) = (g.k, g.n);
+    let rows = a.len() / n;
+    assert!(
+        r.m.n == n && r.k == rows,
+        "tanh_backprop_rows: r is not the rows of a"
+    );
+    if let Some(n0) = next {
+        assert!(n0 + rows <= k, "tanh_backprop_rows: next past K");
+    }
+    for_row_groups(n, rows, |i, p, cols| {
+        let w = cols.len();
+        let a = padded(&a[cols]);
+        let r = r.panel(p, i, 1)[0].0;
+        let mut out = match next {
+            Some(n0) => {
+                let next = g.panels[p * k + n0 + i].0;
+                std::array::from_fn(|l| backprop(a[l], r[l], Some(next[l]), alpha))
+            }
+            None => std::array::from_fn(|l| backprop(a[l], r[l], None, alpha)),
+        };
+        out[w..].fill(0.0);
+        g.panels[p * k + k0 + i].0 = out;
+    });
+}
+
+multiversion! {
+    /// [`tanh_backprop`] on packed rows: rows `k0..` of `g` from `a` (whole
+    /// rows of N, row-major), the rates `r` (as many packed rows) and, if
+    /// any, rows `next..` of `g` itself (g_{k+1}). The backward pass keeps
+    /// every g_k in the panels the weight gradient reads. Same bits as
+    /// [`tanh_backprop`].
+    pub fn tanh_backprop_rows / tanh_backprop_rows_on(
+        g: &mut PackedRhs,
+        k0: usize,
+        a: &[f32],
+        r: PackedRows<'_>,
+        next: Option<usize>,
+        alpha: f32
+    ) => tanh_backprop_rows_body
+}
 
 /// `y = A x` with `A` row-major, `len(y)` × `len(x)`.
 pub fn matvec(a: &[f32], x: &[f32], y: &mut [f32]) {
@@ -507,24 +615,6 @@ impl PackedRhs {
         }
     }
 
-    /// The sum of each column over all K rows, in row order.
-    pub fn column_sums(&self) -> Vec<f32> {
-        let mut sums = vec![0.0; self.n];
-        if self.k == 0 {
-            return sums;
-        }
-        for (panel, dst) in self.panels.chunks_exact(self.k).zip(sums.chunks_mut(L)) {
-            let mut acc = [0.0f32; L];
-            for row in panel {
-                for (a, v) in acc.iter_mut().zip(&row.0) {
-                    *a += v;
-                }
-            }
-            dst.copy_from_slice(&acc[..dst.len()]);
-        }
-        sums
-    }
-
     pub fn dim(&self) -> (usize, usize) {
         (self.k, self.n)
     }
@@ -544,6 +634,21 @@ impl PackedRows<'_> {
     fn panel(&self, p: usize, from: usize, len: usize) -> &[Lanes] {
         let start = p * self.m.k + self.k0 + from;
         &self.m.panels[start..start + len]
+    }
+
+    /// The sum of each column over these rows, in row order.
+    pub fn column_sums(&self) -> Vec<f32> {
+        let mut sums = vec![0.0; self.m.n];
+        for (p, dst) in sums.chunks_mut(L).enumerate() {
+            let mut acc = [0.0f32; L];
+            for row in self.panel(p, 0, self.k) {
+                for (a, v) in acc.iter_mut().zip(&row.0) {
+                    *a += v;
+                }
+            }
+            dst.copy_from_slice(&acc[..dst.len()]);
+        }
+        sums
     }
 
     /// Everything from panel `p`'s row `from` of this range to the end of
@@ -1114,7 +1219,7 @@ mod tests {
                 );
             }
             let sums = m.sum_axis(ndarray::Axis(0));
-            for (got, want) in reused.column_sums().iter().zip(&sums) {
+            for (got, want) in reused.all().column_sums().iter().zip(&sums) {
                 assert!(
                     (got - want).abs() < 1e-4 * k as f32,
                     "{k}×{n}: {got} vs {want}"
@@ -1211,6 +1316,72 @@ mod tests {
                 let next = with_bias.then_some(&t5[..]);
                 let [p, x2, x5] = each(&|path, g| tanh_backprop_on(path, g, &xs, &t2, next, 0.2));
                 assert!(p == x2 && x2 == x5, "tanh_backprop, next {with_bias}");
+            }
+        }
+    }
+
+    /// The elementwise passes on packed rows give, lane for lane, what the
+    /// row-major kernels and `set_rows` give, padding zeroed (stale lanes
+    /// planted first), on every path.
+    #[test]
+    fn packed_row_passes_match_row_major_ones() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let bits = |p: &PackedRhs| {
+            p.panels
+                .iter()
+                .flat_map(|v| v.0)
+                .map(f32::to_bits)
+                .collect::<Vec<_>>()
+        };
+        for (k, n, rows) in [(12, 40, 3), (6, 16, 2), (9, 3, 3), (4, 33usize, 1usize)] {
+            // A buffer whose padding lanes hold NaN, as a reused workspace may.
+            let stale = |m: &Array2<f32>| {
+                let mut p =
+                    PackedRhs::new(Array2::from_elem((k, n.div_ceil(L) * L), f32::NAN).view());
+                p.reset(k, n);
+                for (kk, row) in m.rows().into_iter().enumerate() {
+                    p.set_rows(kk, row.as_slice().unwrap());
+                }
+                p.panels
+                    .iter_mut()
+                    .for_each(|v| v.0[(n - 1) % L + 1..].fill(f32::NAN));
+                p
+            };
+            let x = randn(&mut rng, rows, n) * 3.0;
+            let a = randn(&mut rng, rows, n);
+            let base = randn(&mut rng, k, n);
+            let r = PackedRhs::new(randn(&mut rng, k, n).mapv(f32::tanh).view());
+            let (x, a) = (x.as_slice().unwrap(), a.as_slice().unwrap());
+            for path in [Isa::Plain, Isa::Avx2, Isa::Avx512] {
+                let (k0, at) = (k - rows, 1);
+                let mut got = stale(&base);
+                tanh_rows_on(path, x, &mut got, k0);
+                let mut want = stale(&base);
+                let mut t = vec![0.0; x.len()];
+                tanh_into_on(path, x, &mut t);
+                want.set_rows(k0, &t);
+                assert_eq!(bits(&got), bits(&want), "tanh_rows {k}×{n} {path:?}");
+                for next in [None, Some(0)] {
+                    let mut got = stale(&base);
+                    let r_rows = r.rows(at..at + rows);
+                    tanh_backprop_rows_on(path, &mut got, k0, a, r_rows, next, 0.2);
+                    let mut want = stale(&base);
+                    let mut rr = vec![0.0; a.len()];
+                    r.get_rows(at, &mut rr);
+                    let nx = next.map(|n0| {
+                        let mut v = vec![0.0; a.len()];
+                        want.get_rows(n0, &mut v);
+                        v
+                    });
+                    let mut g = vec![0.0; a.len()];
+                    tanh_backprop_on(path, &mut g, a, &rr, nx.as_deref(), 0.2);
+                    want.set_rows(k0, &g);
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "tanh_backprop_rows {k}×{n} {path:?} {next:?}"
+                    );
+                }
             }
         }
     }

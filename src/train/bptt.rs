@@ -44,9 +44,10 @@ pub struct Workspace {
     /// (the input design keeps one copy: 1.6 MB less per call at N = 256).
     rs: Array2<f32>,
     hs: Array2<f32>,
-    /// `g_k = dL/dx_k` for k = 1..=T (row block k−1, T·B × N), packed as the
-    /// backward pass goes: A of the next backward step's product (block k
-    /// is g_{k+1}) and the transposed left operand of `gJ = α gsᵀ r`.
+    /// `g_k = dL/dx_k` for k = 0..=T (row block k, (T+1)·B × N), written in
+    /// panels by the backward pass's elementwise step: A of the next
+    /// backward step's product (g_{k+1}) and, rows `B..`, the transposed
+    /// left operand of `gJ = α gsᵀ r`.
     gp: PackedRhs,
     /// The same, row-major, for the loop design's low-rank gradients only.
     gs: Array2<f32>,
@@ -84,7 +85,7 @@ pub fn loss_and_grads(
     ws.rp.reset((t_len + 1) * b, n);
     resize(&mut ws.rs, (if low_rank { (t_len + 1) * b } else { 0 }, n));
     resize(&mut ws.hs, (tb, rank));
-    ws.gp.reset(tb, n);
+    ws.gp.reset(tb + b, n);
     resize(&mut ws.gs, (if low_rank { tb } else { 0 }, n));
     resize(&mut ws.y, (tb, d));
     ws.jt.pack(shared.j.t());
@@ -95,18 +96,17 @@ pub fn loss_and_grads(
     // Forward.
     let mut x = x0.as_standard_layout().into_owned();
     let mut pre = Array2::<f32>::zeros((b, n));
-    // One step's rates, row-major (forward), then its `tanh'` input (backward).
-    let mut r_step = Array2::<f32>::zeros((b, n));
+    // One step's rates, row-major, for the loop design's low-rank products.
+    let mut r_step = Array2::<f32>::zeros((if low_rank { b } else { 0 }, n));
     let bias = match drive {
         Drive::Input { b } => Some(b.as_slice().expect("contiguous")),
         Drive::Loop { .. } => None,
     };
     for t in 0..=t_len {
-        let xs = x.as_slice_mut().expect("contiguous");
-        let r = r_step.as_slice_mut().expect("contiguous");
-        kernels::tanh_into(xs, r);
-        ws.rp.set_rows(t * b, r);
+        kernels::tanh_rows(x.as_slice().expect("contiguous"), &mut ws.rp, t * b);
         if low_rank {
+            let r = r_step.as_slice_mut().expect("contiguous");
+            ws.rp.get_rows(t * b, r);
             time_rows(&mut ws.rs, t, b * n).copy_from_slice(r);
         }
         if t == t_len {
@@ -141,7 +141,8 @@ pub fn loss_and_grads(
     y.iter_mut().for_each(|e| *e *= 2.0 / count);
     ws.dyp.pack(ws.y.view());
 
-    // Backward: g_k = dL/dx_k from k = T down to 0.
+    // Backward: g_k = dL/dx_k from k = T down to 0, packed as block k of
+    // `gp`; row-major too (`g_next`) for the loop design's low-rank products.
     let mut gw = Array2::<f32>::zeros((d, n));
     kernels::gemm(
         Lhs::Transposed(ws.dyp.all()),
@@ -154,8 +155,7 @@ pub fn loss_and_grads(
     let dy = ws.y.as_slice().expect("contiguous");
     let mut a = Array2::<f32>::zeros((b, n));
     let mut dh = Array2::<f32>::zeros((b, rank));
-    let mut g = Array2::<f32>::zeros((b, n));
-    let mut g_next = Array2::<f32>::zeros((b, n));
+    let mut g_next = Array2::<f32>::zeros((if low_rank { b } else { 0 }, n));
     for k in (0..=t_len).rev() {
         // a = dL/dr_k from the output (k ≥ 1) and from x_{k+1} (k < T).
         let a_s = a.as_slice_mut().expect("contiguous");
@@ -171,8 +171,7 @@ pub fn loss_and_grads(
             a_s.fill(0.0);
         }
         if k < t_len {
-            // g_{k+1}, packed as block k of the gradients.
-            let next = Lhs::Packed(ws.gp.rows(k * b..(k + 1) * b));
+            let next = Lhs::Packed(ws.gp.rows((k + 1) * b..(k + 2) * b));
             kernels::gemm(next, ws.j.all(), alpha, true, a_s);
             if let Drive::Loop { u, v } = drive {
                 general_mat_mul(alpha, &g_next, u, 0.0, &mut dh);
@@ -180,31 +179,29 @@ pub fn loss_and_grads(
             }
         }
         // g_k = a ⊙ tanh'(x_k) + (1 − α) g_{k+1}.
-        let r = r_step.as_slice_mut().expect("contiguous");
-        ws.rp.get_rows(k * b, r);
-        let next = (k < t_len).then(|| g_next.as_slice().expect("contiguous"));
-        kernels::tanh_backprop(
-            g.as_slice_mut().expect("contiguous"),
+        kernels::tanh_backprop_rows(
+            &mut ws.gp,
+            k * b,
             a.as_slice().expect("contiguous"),
-            r,
-            next,
+            ws.rp.rows(k * b..(k + 1) * b),
+            (k < t_len).then_some((k + 1) * b),
             alpha,
         );
-        if k >= 1 {
-            let g_s = g.as_slice().expect("contiguous");
-            ws.gp.set_rows((k - 1) * b, g_s);
-            if low_rank {
+        if low_rank {
+            let g_s = g_next.as_slice_mut().expect("contiguous");
+            ws.gp.get_rows(k * b, g_s);
+            if k >= 1 {
                 time_rows(&mut ws.gs, k - 1, b * n).copy_from_slice(g_s);
             }
         }
-        std::mem::swap(&mut g, &mut g_next);
     }
-    let g0 = g_next;
+    let mut g0 = Array2::<f32>::zeros((b, n));
+    ws.gp.get_rows(0, g0.as_slice_mut().expect("contiguous"));
 
     let mut gj = Array2::<f32>::zeros((n, n));
     let gj_s = gj.as_slice_mut().expect("contiguous");
     kernels::gemm(
-        Lhs::Transposed(ws.gp.all()),
+        Lhs::Transposed(ws.gp.rows(b..b + tb)),
         ws.rp.rows(0..tb),
         alpha,
         false,
@@ -212,7 +209,7 @@ pub fn loss_and_grads(
     );
     let gdrive = match drive {
         Drive::Input { .. } => Drive::Input {
-            b: Array1::from_vec(ws.gp.column_sums()) * alpha,
+            b: Array1::from_vec(ws.gp.rows(b..b + tb).column_sums()) * alpha,
         },
         Drive::Loop { u, .. } => {
             let r_in = ws.rs.slice(s![..tb, ..]);
