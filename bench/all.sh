@@ -7,6 +7,7 @@
 # 1. control tick vs the matvec floor, N = 128…1024   (benches/tick_scaling.rs)
 # 2. the 1 kHz loop, idle and loaded, sleep vs spin    (benches/control_tick.rs)
 # 3. training step vs PyTorch and JAX                  (bench/training.sh)
+#    and where one core's step spends its time        (bench/profile_step.sh)
 # 4. the wire and the node's footprint                 (bench/wire.sh)
 # 5. the default library against DMPs                  (bench/dmp_peer.sh)
 # then bench/report.py writes docs/benchmarks.md, docs/plots/tick_vs_n.png and
@@ -43,6 +44,7 @@ echo "== 2. fixed-rate loop, $loop_secs s per case" >&2
 cargo bench --quiet --bench control_tick -- "$loop_secs" --json "$results/loop.json"
 echo "== 3. training vs PyTorch and JAX" >&2
 "$here/training.sh"
+"$here/profile_step.sh"
 echo "== 4. wire and footprint" >&2
 "$here/wire.sh" --out "$results/wire.json"
 echo "== 5. against DMPs" >&2

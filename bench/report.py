@@ -112,6 +112,27 @@ def median(rows, impl, n, threads):
     return None
 
 
+def profile_section(profile, rows, peak):
+    """bench/profile_step.sh's self-time shares of one core's step, and the
+    GEMMs' rate that the share implies."""
+    if profile is None:
+        return "(No profile in this run: `bench/profile_step.sh` needs perf.)"
+    out = [f"Where one core's time goes (`bench/profile_step.sh`: perf record on the train_step "
+           f"bench pinned to core 0, the whole process, self time by function, {profile['date']}):", "",
+           "| part of the step | share |", "|---|---:|"]
+    out += [f"| {p['part']} | {p['percent']:.1f} % |" for p in profile["parts"]]
+    gemm = profile["parts"][0]["percent"] / 100
+    ours = median(rows, OURS, 256, 1)
+    floor = peak["train_step_n256_floor_ms"]["one_core"]
+    a512 = peak["fma_avx512_gflops"]
+    if ours and a512 and gemm > 0:
+        # The floor's 1.26 GFLOP are the GEMMs' (the outputs' D columns add under 3 %).
+        rate = floor * a512["one_core"] / (gemm * ours)
+        out += ["", f"At that share of the 1-core step above ({ours:.2f} ms), the GEMMs run at about "
+                f"{rate:.0f} GFLOP/s, {100 * rate / a512['one_core']:.0f} % of the AVX-512 FMA peak."]
+    return "\n".join(out)
+
+
 def ceilings_section(peak, tick, rows):
     """This CPU's ceilings (benches/fma_peak.rs) and every floor as a ratio to them."""
     a2, a512 = peak["fma_avx2_gflops"], peak["fma_avx512_gflops"]
@@ -242,10 +263,14 @@ def main():
     wire = json.loads((res / "wire.json").read_text())
     rows = summarize.load(res / "training.jsonl")
     peak = json.loads((res / "peak.json").read_text())
+    prof_file = res / "profile.json"
+    profile = json.loads(prof_file.read_text()) if prof_file.exists() else None
     raw = docs / "bench"
     raw.mkdir(exist_ok=True)
     for f in ["machine.json", "peak.json", "tick.json", "loop.json", "wire.json", "training.jsonl"]:
         shutil.copy(res / f, raw / f)
+    if profile is not None:
+        shutil.copy(prof_file, raw / "profile.json")
     lib = loop["library"]
     bins = "\n".join(f"| {name} | {b['MB']:.1f} MB | {b['stripped_MB']:.1f} MB |"
                      for name, b in wire["binaries"].items())
@@ -335,13 +360,9 @@ kernel and tile (the forward pass packs the rates and the backward pass the
 gradients into panels step by step, and the gradient's left operand `gᵀ` is
 read from its panels, so neither gradient has a packing or transposing pass
 of its own); with two cores the batch is split into chunks of 8 trials,
-which keeps results independent of the core count. (`perf record
---call-graph dwarf` on `cargo bench --bench train_step` pinned to one core,
-2026-12-03, after the change to panel reads: the per-step products and the
-outputs 53 % of the step, the weight gradients 27 %, writing the packed
-rates and gradients 3.6 %, reading the rates back for the backward step
-1.6 %, tanh 1.6 %, the backward tanh step 1.5 %, the bias gradient's column
-sums 1.2 %, the Euler step 1 %, page faults 1 %, the rest under 1 % each.)
+which keeps results independent of the core count.
+
+{profile_section(profile, rows, peak)}
 
 ## 4. Wire
 

@@ -550,8 +550,9 @@ impl PackedRhs {
     }
 
     /// Shapes the buffer for a K × N matrix (allocates only if it grows)
-    /// without filling it: [`set_rows`](Self::set_rows) then writes every
-    /// lane, so there is no clearing pass.
+    /// without filling it: [`set_rows`](Self::set_rows) or a pass on packed
+    /// rows ([`tanh_rows`]) then writes every lane, so there is no clearing
+    /// pass.
     pub fn reset(&mut self, k: usize, n: usize) {
         self.k = k;
         self.n = n;
@@ -559,8 +560,7 @@ impl PackedRhs {
     }
 
     /// Writes rows `k0..` of the matrix from `rows` (whole rows of N,
-    /// row-major), padding included: the forward pass packs each step's
-    /// rates while they are in L1.
+    /// row-major), padding included.
     pub fn set_rows(&mut self, k0: usize, rows: &[f32]) {
         if !self.whole_rows("set_rows", k0, rows.len()) {
             return;
@@ -595,8 +595,8 @@ impl PackedRhs {
     }
 
     /// Reads rows `k0..` back into `rows` (whole rows of N, row-major):
-    /// the inverse of [`set_rows`](Self::set_rows), so the rates need no
-    /// row-major copy of their own for the backward pass.
+    /// the inverse of [`set_rows`](Self::set_rows), for the loop design's
+    /// low-rank products, which take row-major rates and gradients.
     pub fn get_rows(&self, k0: usize, rows: &mut [f32]) {
         if !self.whole_rows("get_rows", k0, rows.len()) {
             return;
