@@ -35,6 +35,12 @@ json.dump({"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "r
            "load1_at_start": round(os.getloadavg()[0], 2)}, open(sys.argv[1], "w"), indent=1)
 PY
 
+# The peers' venv first: its install (≈3 GB the first time) and the kernel's
+# writing it back to disk slowed the timed runs that followed it by up to 20 %.
+echo "== setting up bench/.venv" >&2
+"$here/setup_venv.sh"
+sync
+
 echo "== 0. this CPU's ceilings" >&2
 cargo bench --quiet --bench fma_peak -- --json "$results/peak.json"
 echo "== 1. control tick vs matvec floor" >&2

@@ -11,10 +11,10 @@ import time
 # First match wins; a symbol that matches none counts as "the rest".
 PARTS = [
     ("the GEMMs: per-step products, outputs, weight gradients",
-     r"kernels::(gemm_on|block_avx512|row_tile|panel_passes|micro)"),
+     r"kernels::(gemm_on|gemm_body|block_avx512|row_tile|panel_passes|micro|store_block|Lhs.*interleave)"),
     ("backward tanh′ step (reads r and g_{k+1}, writes g_k, all in panels)", r"kernels::tanh_backprop"),
     ("forward tanh, into the panels", r"kernels::tanh_(rows|into)"),
-    ("packing the weights (once per call)", r"PackedRhs::pack"),
+    ("packing the weights and the output errors (once per call)", r"PackedRhs::(pack|set_rows)"),
     ("Euler step", r"kernels::euler_step"),
     ("bias gradient's column sums", r"column_sums"),
     ("the kernel: page faults, thread start-up, scheduling", r"^\[k\]"),
@@ -25,10 +25,12 @@ LINE = re.compile(r"^\s*([0-9.]+)%\s+(\S+)\s+(\[.\]\s+.*?)\s*(-\s+-\s*)?$")
 def main():
     shares = {name: 0.0 for name, _ in PARTS}
     rest = 0.0
+    lines = 0
     for line in sys.stdin:
         m = LINE.match(line)
         if not m:
             continue
+        lines += 1
         pct, sym = float(m.group(1)), m.group(3)
         for name, pat in PARTS:
             if re.search(pat, sym):
@@ -38,8 +40,8 @@ def main():
             rest += pct
     parts = [{"part": name, "percent": round(shares[name], 2)} for name, _ in PARTS]
     parts.append({"part": "the rest (Adam, clipping, the loss, allocation, …)", "percent": round(rest, 2)})
-    if sum(p["percent"] for p in parts) < 50:
-        sys.exit("profile_parts: perf report gave too few samples to group")
+    if lines == 0:
+        sys.exit("profile_parts: no line of perf report's output parsed")
     json.dump({
         "command": "taskset -c 0 " + sys.argv[1] + " 256 16 200 under perf record",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

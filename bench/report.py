@@ -121,7 +121,7 @@ def profile_section(profile, rows, peak):
            f"bench pinned to core 0, the whole process, self time by function, {profile['date']}):", "",
            "| part of the step | share |", "|---|---:|"]
     out += [f"| {p['part']} | {p['percent']:.1f} % |" for p in profile["parts"]]
-    gemm = profile["parts"][0]["percent"] / 100
+    gemm = next(p["percent"] for p in profile["parts"] if p["part"].startswith("the GEMMs")) / 100
     ours = median(rows, OURS, 256, 1)
     floor = peak["train_step_n256_floor_ms"]["one_core"]
     a512 = peak["fma_avx512_gflops"]
@@ -167,7 +167,7 @@ def ceilings_section(peak, tick, rows):
     if bc and a512:
         out.append(f"At the broadcast ceiling above, its GEMMs alone would take {a512['one_core'] / bc:.2f}× that floor, "
                    "before any of the step's elementwise work (tanh, the Euler step and its transpose, "
-                   "packing the rates and gradients, Adam). That ceiling is the tile's that the recurrence's "
+                   "Adam). That ceiling is the tile's that the recurrence's "
                    "per-step products (a chunk's 8 trials) and the weight gradient of J run, 8 rows over "
                    "three 16-lane panels; the small products with the D outputs run narrower ones.")
     for threads, floor in ((1, f["one_core"]), (2, f["all_cores"])):

@@ -67,6 +67,8 @@ echo "== building the train_step bench (release; slow the first time)" >&2
 if [ "$PEERS" = 1 ]; then
     echo "== setting up bench/.venv (large download the first time)" >&2
     "$here/setup_venv.sh"
+    # Let the install's writes reach the disk before anything is timed.
+    sync
 fi
 py="$here/.venv/bin/python"
 

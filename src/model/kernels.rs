@@ -195,55 +195,16 @@ multiversion! {
     pub fn euler_step / euler_step_on(x: &mut [f32], pre: &[f32], bias: Option<&[f32]>, alpha: f32) => euler_step_body
 }
 
-fn tanh_backprop_body<const ISA: u8>(
-    g: &mut [f32],
-    a: &[f32],
-    r: &[f32],
-    next: Option<&[f32]>,
-    alpha: f32,
-) {
-    let len = g.len();
-    assert!(
-        a.len() == len && r.len() == len,
-        "tanh_backprop: length mismatch"
-    );
-    let elems = g.iter_mut().zip(a).zip(r);
-    match next {
-        Some(next) => {
-            assert_eq!(len, next.len(), "tanh_backprop: length mismatch");
-            for (((g, a), r), next) in elems.zip(next) {
-                *g = backprop(*a, *r, Some(*next), alpha);
-            }
-        }
-        None => {
-            for ((g, a), r) in elems {
-                *g = backprop(*a, *r, None, alpha);
-            }
-        }
-    }
-}
-
-/// One element of [`tanh_backprop`]: plain multiplies and adds (no FMA
-/// contraction), so the row-major and packed passes agree bit for bit.
+/// One element of back-propagation through `x_{k+1} = x_k + α(−x_k + …)`
+/// with `r = tanh(x)`: `g = a (1 − r²) + (1 − α)·next` (`next` = g_{k+1},
+/// none at the last step). Plain multiplies and adds (Rust never contracts
+/// them into FMAs), so every path gives the same bits, as [`euler_step`].
 #[inline(always)]
 fn backprop(a: f32, r: f32, next: Option<f32>, alpha: f32) -> f32 {
     match next {
         Some(next) => a * (1.0 - r * r) + (1.0 - alpha) * next,
         None => a * (1.0 - r * r),
     }
-}
-
-multiversion! {
-    /// One step of back-propagation through `x_{k+1} = x_k + α(−x_k + …)`
-    /// with `r = tanh(x)`: `g = a ⊙ (1 − r²) + (1 − α)·next` (`next` = g_{k+1},
-    /// none at the last step). Same bits on every path, as [`euler_step`].
-    pub fn tanh_backprop / tanh_backprop_on(
-        g: &mut [f32],
-        a: &[f32],
-        r: &[f32],
-        next: Option<&[f32]>,
-        alpha: f32
-    ) => tanh_backprop_body
 }
 
 /// Lanes per accumulator block: two AVX2 registers.
@@ -314,6 +275,11 @@ fn tanh_backprop_rows_body<const ISA: u8>(
     );
     if let Some(n0) = next {
         assert!(n0 + rows <= k, "tanh_backprop_rows: next past K");
+        // Overlapping rows would read g values this pass already replaced.
+        assert!(
+            n0 + rows <= k0 || k0 + rows <= n0,
+            "tanh_backprop_rows: next overlaps the rows written"
+        );
     }
     for_row_groups(n, rows, |i, p, cols| {
         let w = cols.len();
@@ -332,11 +298,12 @@ fn tanh_backprop_rows_body<const ISA: u8>(
 }
 
 multiversion! {
-    /// [`tanh_backprop`] on packed rows: rows `k0..` of `g` from `a` (whole
+    /// One step of back-propagation through the rate equation
+    /// (`backprop`), on packed rows: rows `k0..` of `g` from `a` (whole
     /// rows of N, row-major), the rates `r` (as many packed rows) and, if
-    /// any, rows `next..` of `g` itself (g_{k+1}). The backward pass keeps
-    /// every g_k in the panels the weight gradient reads. Same bits as
-    /// [`tanh_backprop`].
+    /// any, rows `next..` of `g` itself (g_{k+1}, apart from rows `k0..`).
+    /// The backward pass keeps every g_k in the panels the weight gradient
+    /// reads.
     pub fn tanh_backprop_rows / tanh_backprop_rows_on(
         g: &mut PackedRhs,
         k0: usize,
@@ -1313,16 +1280,15 @@ mod tests {
                 let b = with_bias.then_some(bias);
                 let [p, x2, x5] = each(&|path, x| euler_step_on(path, x, &t2, b, 0.2));
                 assert!(p == x2 && x2 == x5, "euler_step, bias {with_bias}");
-                let next = with_bias.then_some(&t5[..]);
-                let [p, x2, x5] = each(&|path, g| tanh_backprop_on(path, g, &xs, &t2, next, 0.2));
-                assert!(p == x2 && x2 == x5, "tanh_backprop, next {with_bias}");
             }
         }
     }
 
     /// The elementwise passes on packed rows give, lane for lane, what the
-    /// row-major kernels and `set_rows` give, padding zeroed (stale lanes
-    /// planted first), on every path.
+    /// row-major tanh and the scalar back-propagation step give, written
+    /// with `set_rows` (padding zeroed over planted stale lanes), on every
+    /// path, with g_{k+1} read from before, after (as the backward pass
+    /// lays it out) or nowhere.
     #[test]
     fn packed_row_passes_match_row_major_ones() {
         let mut rng = StdRng::seed_from_u64(5);
@@ -1334,17 +1300,13 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         for (k, n, rows) in [(12, 40, 3), (6, 16, 2), (9, 3, 3), (4, 33usize, 1usize)] {
-            // A buffer whose padding lanes hold NaN, as a reused workspace may.
+            // The last panel's padding holds NaN, as a reused buffer's may.
             let stale = |m: &Array2<f32>| {
-                let mut p =
-                    PackedRhs::new(Array2::from_elem((k, n.div_ceil(L) * L), f32::NAN).view());
-                p.reset(k, n);
-                for (kk, row) in m.rows().into_iter().enumerate() {
-                    p.set_rows(kk, row.as_slice().unwrap());
+                let mut p = PackedRhs::new(m.view());
+                let last = (n.div_ceil(L) - 1) * k;
+                for v in &mut p.panels[last..] {
+                    v.0[(n - 1) % L + 1..].fill(f32::NAN);
                 }
-                p.panels
-                    .iter_mut()
-                    .for_each(|v| v.0[(n - 1) % L + 1..].fill(f32::NAN));
                 p
             };
             let x = randn(&mut rng, rows, n) * 3.0;
@@ -1352,8 +1314,8 @@ mod tests {
             let base = randn(&mut rng, k, n);
             let r = PackedRhs::new(randn(&mut rng, k, n).mapv(f32::tanh).view());
             let (x, a) = (x.as_slice().unwrap(), a.as_slice().unwrap());
+            let (k0, at) = (k - 2 * rows, 1);
             for path in [Isa::Plain, Isa::Avx2, Isa::Avx512] {
-                let (k0, at) = (k - rows, 1);
                 let mut got = stale(&base);
                 tanh_rows_on(path, x, &mut got, k0);
                 let mut want = stale(&base);
@@ -1361,20 +1323,20 @@ mod tests {
                 tanh_into_on(path, x, &mut t);
                 want.set_rows(k0, &t);
                 assert_eq!(bits(&got), bits(&want), "tanh_rows {k}×{n} {path:?}");
-                for next in [None, Some(0)] {
+                for next in [None, Some(0), Some(k0 + rows)] {
                     let mut got = stale(&base);
                     let r_rows = r.rows(at..at + rows);
                     tanh_backprop_rows_on(path, &mut got, k0, a, r_rows, next, 0.2);
                     let mut want = stale(&base);
                     let mut rr = vec![0.0; a.len()];
                     r.get_rows(at, &mut rr);
-                    let nx = next.map(|n0| {
-                        let mut v = vec![0.0; a.len()];
-                        want.get_rows(n0, &mut v);
-                        v
-                    });
-                    let mut g = vec![0.0; a.len()];
-                    tanh_backprop_on(path, &mut g, a, &rr, nx.as_deref(), 0.2);
+                    let mut nx = vec![0.0; a.len()];
+                    if let Some(n0) = next {
+                        want.get_rows(n0, &mut nx);
+                    }
+                    let g: Vec<f32> = (0..a.len())
+                        .map(|e| backprop(a[e], rr[e], next.map(|_| nx[e]), 0.2))
+                        .collect();
                     want.set_rows(k0, &g);
                     assert_eq!(
                         bits(&got),
@@ -1382,6 +1344,17 @@ mod tests {
                         "tanh_backprop_rows {k}×{n} {path:?} {next:?}"
                     );
                 }
+            }
+            // A range's column sums, as the bias gradient takes them.
+            let sums = base
+                .slice(ndarray::s![1..k - 1, ..])
+                .sum_axis(ndarray::Axis(0));
+            let got = PackedRhs::new(base.view()).rows(1..k - 1).column_sums();
+            for (got, want) in got.iter().zip(&sums) {
+                assert!(
+                    (got - want).abs() < 1e-4 * k as f32,
+                    "{k}×{n}: {got} vs {want}"
+                );
             }
         }
     }

@@ -46,10 +46,11 @@ pub struct Workspace {
     hs: Array2<f32>,
     /// `g_k = dL/dx_k` for k = 0..=T (row block k, (T+1)·B × N), written in
     /// panels by the backward pass's elementwise step: A of the next
-    /// backward step's product (g_{k+1}) and, rows `B..`, the transposed
-    /// left operand of `gJ = α gsᵀ r`.
+    /// backward step's product (g_{k+1}) and, rows `B..` (g_1..g_T), the
+    /// transposed left operand of `gJ = α gᵀ r` and the bias gradient's sums.
     gp: PackedRhs,
-    /// The same, row-major, for the loop design's low-rank gradients only.
+    /// g_1..g_T row-major (block k − 1 is g_k, T·B × N), for the loop
+    /// design's low-rank products and gradients only.
     gs: Array2<f32>,
     /// Outputs, then their errors, then `dL/dŷ` (T·B × D), and that packed
     /// for `gW = dyᵀ r`.
@@ -96,8 +97,6 @@ pub fn loss_and_grads(
     // Forward.
     let mut x = x0.as_standard_layout().into_owned();
     let mut pre = Array2::<f32>::zeros((b, n));
-    // One step's rates, row-major, for the loop design's low-rank products.
-    let mut r_step = Array2::<f32>::zeros((if low_rank { b } else { 0 }, n));
     let bias = match drive {
         Drive::Input { b } => Some(b.as_slice().expect("contiguous")),
         Drive::Loop { .. } => None,
@@ -105,9 +104,7 @@ pub fn loss_and_grads(
     for t in 0..=t_len {
         kernels::tanh_rows(x.as_slice().expect("contiguous"), &mut ws.rp, t * b);
         if low_rank {
-            let r = r_step.as_slice_mut().expect("contiguous");
-            ws.rp.get_rows(t * b, r);
-            time_rows(&mut ws.rs, t, b * n).copy_from_slice(r);
+            ws.rp.get_rows(t * b, time_rows(&mut ws.rs, t, b * n));
         }
         if t == t_len {
             break;
@@ -117,7 +114,8 @@ pub fn loss_and_grads(
         kernels::gemm(r_t, ws.jt.all(), 1.0, false, pre_s);
         if let Drive::Loop { u, v } = drive {
             let mut h = ws.hs.slice_mut(s![t * b..(t + 1) * b, ..]);
-            general_mat_mul(1.0, &r_step, &v.t(), 0.0, &mut h);
+            let r_t = ws.rs.slice(s![t * b..(t + 1) * b, ..]);
+            general_mat_mul(1.0, &r_t, &v.t(), 0.0, &mut h);
             general_mat_mul(1.0, &h, &u.t(), 1.0, &mut pre);
         }
         let xs = x.as_slice_mut().expect("contiguous");
@@ -142,7 +140,7 @@ pub fn loss_and_grads(
     ws.dyp.pack(ws.y.view());
 
     // Backward: g_k = dL/dx_k from k = T down to 0, packed as block k of
-    // `gp`; row-major too (`g_next`) for the loop design's low-rank products.
+    // `gp`; for k ≥ 1 row-major too (block k − 1 of `gs`) in the loop design.
     let mut gw = Array2::<f32>::zeros((d, n));
     kernels::gemm(
         Lhs::Transposed(ws.dyp.all()),
@@ -155,7 +153,6 @@ pub fn loss_and_grads(
     let dy = ws.y.as_slice().expect("contiguous");
     let mut a = Array2::<f32>::zeros((b, n));
     let mut dh = Array2::<f32>::zeros((b, rank));
-    let mut g_next = Array2::<f32>::zeros((if low_rank { b } else { 0 }, n));
     for k in (0..=t_len).rev() {
         // a = dL/dr_k from the output (k ≥ 1) and from x_{k+1} (k < T).
         let a_s = a.as_slice_mut().expect("contiguous");
@@ -174,6 +171,7 @@ pub fn loss_and_grads(
             let next = Lhs::Packed(ws.gp.rows((k + 1) * b..(k + 2) * b));
             kernels::gemm(next, ws.j.all(), alpha, true, a_s);
             if let Drive::Loop { u, v } = drive {
+                let g_next = ws.gs.slice(s![k * b..(k + 1) * b, ..]);
                 general_mat_mul(alpha, &g_next, u, 0.0, &mut dh);
                 general_mat_mul(1.0, &dh, v, 1.0, &mut a);
             }
@@ -187,12 +185,8 @@ pub fn loss_and_grads(
             (k < t_len).then_some((k + 1) * b),
             alpha,
         );
-        if low_rank {
-            let g_s = g_next.as_slice_mut().expect("contiguous");
-            ws.gp.get_rows(k * b, g_s);
-            if k >= 1 {
-                time_rows(&mut ws.gs, k - 1, b * n).copy_from_slice(g_s);
-            }
+        if low_rank && k >= 1 {
+            ws.gp.get_rows(k * b, time_rows(&mut ws.gs, k - 1, b * n));
         }
     }
     let mut g0 = Array2::<f32>::zeros((b, n));
