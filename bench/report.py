@@ -129,7 +129,9 @@ def profile_section(profile, rows, peak):
         # The floor's 1.26 GFLOP are the GEMMs' (the outputs' D columns add under 3 %).
         rate = floor * a512["one_core"] / (gemm * ours)
         out += ["", f"At that share of the 1-core step above ({ours:.2f} ms), the GEMMs run at about "
-                f"{rate:.0f} GFLOP/s, {100 * rate / a512['one_core']:.0f} % of the AVX-512 FMA peak."]
+                f"{rate:.0f} GFLOP/s, {100 * rate / a512['one_core']:.0f} % of the AVX-512 FMA peak: an "
+                "estimate, the share and the time coming from two processes minutes apart, and the "
+                "peak itself moving by a few per cent between runs on this shared machine."]
     return "\n".join(out)
 
 
