@@ -1066,6 +1066,15 @@ mod tests {
         assert!(tanh(f32::NAN).is_nan());
     }
 
+    /// Every lane of every panel, padding included, as bits.
+    fn panel_bits(p: &PackedRhs) -> Vec<u32> {
+        p.panels
+            .iter()
+            .flat_map(|v| v.0)
+            .map(f32::to_bits)
+            .collect()
+    }
+
     fn randn(rng: &mut StdRng, r: usize, c: usize) -> Array2<f32> {
         Array2::from_shape_fn((r, c), |_| rng.random_range(-1.0..1.0))
     }
@@ -1158,21 +1167,14 @@ mod tests {
             reused.pack(m.view());
             let by_columns = PackedRhs::new(transposed.t());
             assert_eq!(reused.dim(), (k, n));
-            // Row by row from the bottom, as the forward pass writes its steps.
+            // Row by row from the bottom, one step at a time.
             let mut by_steps = PackedRhs::default();
             by_steps.reset(k, n);
             for kk in (0..k).rev() {
                 by_steps.set_rows(kk, m.row(kk).as_slice().unwrap());
             }
-            let bits = |p: &PackedRhs| {
-                p.panels
-                    .iter()
-                    .flat_map(|v| v.0)
-                    .map(f32::to_bits)
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(bits(&reused), bits(&by_columns), "{k}×{n}");
-            assert_eq!(bits(&reused), bits(&by_steps), "{k}×{n}");
+            assert_eq!(panel_bits(&reused), panel_bits(&by_columns), "{k}×{n}");
+            assert_eq!(panel_bits(&reused), panel_bits(&by_steps), "{k}×{n}");
             // Read back, two rows at a time where they fit.
             for kk in (0..k).step_by(2) {
                 let two = (k - kk).min(2);
@@ -1292,13 +1294,6 @@ mod tests {
     #[test]
     fn packed_row_passes_match_row_major_ones() {
         let mut rng = StdRng::seed_from_u64(5);
-        let bits = |p: &PackedRhs| {
-            p.panels
-                .iter()
-                .flat_map(|v| v.0)
-                .map(f32::to_bits)
-                .collect::<Vec<_>>()
-        };
         for (k, n, rows) in [(12, 40, 3), (6, 16, 2), (9, 3, 3), (4, 33usize, 1usize)] {
             // The last panel's padding holds NaN, as a reused buffer's may.
             let stale = |m: &Array2<f32>| {
@@ -1322,7 +1317,11 @@ mod tests {
                 let mut t = vec![0.0; x.len()];
                 tanh_into_on(path, x, &mut t);
                 want.set_rows(k0, &t);
-                assert_eq!(bits(&got), bits(&want), "tanh_rows {k}×{n} {path:?}");
+                assert_eq!(
+                    panel_bits(&got),
+                    panel_bits(&want),
+                    "tanh_rows {k}×{n} {path:?}"
+                );
                 for next in [None, Some(0), Some(k0 + rows)] {
                     let mut got = stale(&base);
                     let r_rows = r.rows(at..at + rows);
@@ -1339,8 +1338,8 @@ mod tests {
                         .collect();
                     want.set_rows(k0, &g);
                     assert_eq!(
-                        bits(&got),
-                        bits(&want),
+                        panel_bits(&got),
+                        panel_bits(&want),
                         "tanh_backprop_rows {k}×{n} {path:?} {next:?}"
                     );
                 }
