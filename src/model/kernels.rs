@@ -227,8 +227,9 @@ fn padded(s: &[f32]) -> [f32; L] {
 
 /// Calls `f(i, p, cols)` for row i's floats `cols` of a row-major slice of
 /// `rows` whole rows of N, which panel p holds in its lanes `..cols.len()`:
-/// the elementwise passes read and write the packed rates and gradients in
-/// place, so no pass copies rows between the two layouts.
+/// the one walk of row-major rows against panels, for the copies between
+/// the two layouts (`set_rows`, `get_rows`) and for the elementwise passes
+/// that read and write the packed rates and gradients in place.
 #[inline(always)]
 fn for_row_groups(n: usize, rows: usize, mut f: impl FnMut(usize, usize, std::ops::Range<usize>)) {
     for i in 0..rows {
@@ -533,20 +534,9 @@ impl PackedRhs {
             return;
         }
         let (k, n) = (self.k, self.n);
-        for (kk, row) in rows.chunks_exact(n).enumerate() {
-            let full = row.chunks_exact(L);
-            let tail = full.remainder();
-            let p_tail = n / L;
-            for (p, cols) in full.enumerate() {
-                // A fixed-size copy: one 64-byte move, not a memcpy call.
-                self.panels[p * k + k0 + kk].0 = cols.try_into().expect("16 lanes");
-            }
-            if !tail.is_empty() {
-                let lanes = &mut self.panels[p_tail * k + k0 + kk].0;
-                lanes[..tail.len()].copy_from_slice(tail);
-                lanes[tail.len()..].fill(0.0);
-            }
-        }
+        for_row_groups(n, rows.len() / n, |i, p, cols| {
+            self.panels[p * k + k0 + i].0 = padded(&rows[cols]);
+        });
     }
 
     /// Checks that `len` floats are whole rows of N from row `k0` on, all
@@ -569,17 +559,10 @@ impl PackedRhs {
             return;
         }
         let (k, n) = (self.k, self.n);
-        for (kk, row) in rows.chunks_exact_mut(n).enumerate() {
-            let mut full = row.chunks_exact_mut(L);
-            for (p, cols) in (&mut full).enumerate() {
-                cols.copy_from_slice(&self.panels[p * k + k0 + kk].0);
-            }
-            let tail = full.into_remainder();
-            let w = tail.len();
-            if w > 0 {
-                tail.copy_from_slice(&self.panels[(n / L) * k + k0 + kk].0[..w]);
-            }
-        }
+        for_row_groups(n, rows.len() / n, |i, p, cols| {
+            let w = cols.len();
+            rows[cols].copy_from_slice(&self.panels[p * k + k0 + i].0[..w]);
+        });
     }
 
     pub fn dim(&self) -> (usize, usize) {
