@@ -273,6 +273,9 @@ def main():
         shutil.copy(res / f, raw / f)
     if profile is not None:
         shutil.copy(prof_file, raw / "profile.json")
+    else:
+        # A run without perf leaves no earlier run's profile among its results.
+        (raw / "profile.json").unlink(missing_ok=True)
     lib = loop["library"]
     bins = "\n".join(f"| {name} | {b['MB']:.1f} MB | {b['stripped_MB']:.1f} MB |"
                      for name, b in wire["binaries"].items())
